@@ -1,0 +1,152 @@
+"""Validation of the estimator's hyper-parameters, run at the start of fit.
+
+A small declarative table in the spirit of scikit-learn's
+``_parameter_constraints``, written here because scikit-learn keeps its own
+machinery private.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._codes import ACTIVATION_CODES
+from .costs import COSTS
+
+SOLVERS = ("gd", "sgd", "adam", "lbfgs")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyper-parameter has a value or type it cannot take.
+
+    Subclasses both ``ValueError`` and ``TypeError``, like scikit-learn's
+    error of the same name, so either ``except`` clause catches it.
+    """
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value):
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def _number(kind, low, high, low_closed=True, high_closed=True, allow_inf=False):
+    """A check for an int or float in an interval (``None`` bound: unbounded)."""
+    is_kind = _is_int if kind == "int" else _is_real
+    left = "[" if low_closed else "("
+    right = "]" if high_closed and high is not None else ")"
+    text = f"{'an int' if kind == 'int' else 'a float'} in the range {left}"
+    text += f"{low if low is not None else '-inf'}, "
+    text += f"{high if high is not None else 'inf'}{right}"
+    if allow_inf:
+        text += " or numpy.inf"
+
+    def check(value):
+        if allow_inf and _is_real(value) and value == math.inf:
+            return True
+        if not is_kind(value) or math.isnan(value):
+            return False
+        if low is not None and (value < low or (value == low and not low_closed)):
+            return False
+        if high is not None and (value > high or (value == high and not high_closed)):
+            return False
+        return not math.isinf(value)
+
+    return check, text
+
+
+def _options(*options):
+    return (lambda value: isinstance(value, str) and value in options), (
+        "a str among " + repr(sorted(options))
+    )
+
+
+def _boolean():
+    return (lambda value: isinstance(value, bool | np.bool_)), "a bool"
+
+
+def _verbose():
+    return (
+        lambda value: (
+            isinstance(value, bool | np.bool_) or (_is_int(value) and value >= 0)
+        )
+    ), ("a bool or an int >= 0")
+
+
+def _random_state():
+    def check(value):
+        if value is None or isinstance(value, np.random.RandomState):
+            return True
+        return _is_int(value) and 0 <= value <= 2**32 - 1
+
+    return check, "None, an int in [0, 2**32 - 1] or a numpy.random.RandomState"
+
+
+def _batch_size():
+    positive_int, _ = _number("int", 1, None)
+    return (
+        lambda value: value == "auto" or positive_int(value)
+    ), "'auto' or an int >= 1"
+
+
+CONSTRAINTS = {
+    "activation": _options(*ACTIVATION_CODES),
+    "cost": _options(*COSTS),
+    "solver": _options(*SOLVERS),
+    "alpha": _number("float", 0, None),
+    "batch_size": _batch_size(),
+    "learning_rate": _options(*LEARNING_RATES),
+    "learning_rate_init": _number("float", 0, None, low_closed=False),
+    "power_t": _number("float", 0, None),
+    "max_iter": _number("int", 1, None),
+    "shuffle": _boolean(),
+    "random_state": _random_state(),
+    "tol": _number("float", 0, None),
+    "verbose": _verbose(),
+    "warm_start": _boolean(),
+    "momentum": _number("float", 0, 1),
+    "nesterovs_momentum": _boolean(),
+    "early_stopping": _boolean(),
+    "validation_fraction": _number("float", 0, 1, low_closed=False, high_closed=False),
+    "beta_1": _number("float", 0, 1, high_closed=False),
+    "beta_2": _number("float", 0, 1, high_closed=False),
+    "epsilon": _number("float", 0, None, low_closed=False),
+    "n_iter_no_change": _number("int", 1, None, allow_inf=True),
+    "max_fun": _number("int", 1, None),
+}
+
+
+def validate_params(estimator):
+    """Raise :class:`InvalidParameterError` naming the first invalid parameter.
+
+    Returns the hidden layer sizes as a tuple of ints.
+    """
+    name = type(estimator).__name__
+    params = estimator.get_params(deep=False)
+    for key, (check, text) in CONSTRAINTS.items():
+        value = params[key]
+        if not check(value):
+            raise InvalidParameterError(
+                f"The {key!r} parameter of {name} must be {text}. "
+                f"Got {value!r} instead."
+            )
+    return hidden_layer_sizes(params["hidden_layer_sizes"], name)
+
+
+def hidden_layer_sizes(value, name="MLPCostClassifier"):
+    """``hidden_layer_sizes`` as a tuple of positive ints (``()``: no hidden layer)."""
+    sizes = [value] if _is_int(value) else value
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(_is_int(size) and size >= 1 for size in sizes):
+        raise InvalidParameterError(
+            f"The 'hidden_layer_sizes' parameter of {name} must be an int >= 1 or "
+            f"a sequence of ints >= 1 (empty for no hidden layer). Got {value!r} "
+            "instead."
+        )
+    return tuple(int(size) for size in sizes)

@@ -1,0 +1,340 @@
+"""Python drivers of the solvers: the epoch loop and L-BFGS.
+
+Python loops only over epochs (or L-BFGS iterations); each epoch is one call
+of the compiled ``run_epoch``. Stopping rules, learning-rate schedules,
+``loss_curve_``, verbose output and warnings follow scikit-learn's
+``BaseMultilayerPerceptron._fit_stochastic`` and ``_fit_lbfgs``.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle
+
+from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD
+from ._kernels import loss_and_grad, workspace_size
+from ._updates import run_epoch
+from ._validation import kernel_input
+
+
+class Problem:
+    """What every solver needs to know about one fit: data, network and cost."""
+
+    def __init__(self, X, Y, sample_weight, layer_units, act, cost, alpha):
+        self.X = X  # validated X, dense or CSR (kept for the validation split)
+        self.data = kernel_input(X)
+        self.Y = Y
+        self.sample_weight = sample_weight
+        self.layer_units = layer_units
+        self.act = act
+        self.cost = cost
+        self.alpha = float(alpha)
+
+    def subset(self, X, Y, sample_weight):
+        return Problem(
+            X, Y, sample_weight, self.layer_units, self.act, self.cost, self.alpha
+        )
+
+    def weight_args(self):
+        """The kernels' ``(sample_weight, has_weight)`` pair."""
+        if self.sample_weight is None:
+            return np.empty(0, dtype=self.Y.dtype), False
+        return self.sample_weight, True
+
+
+def fit_lbfgs(est, problem):
+    """Minimize the full-batch objective with scipy's L-BFGS-B, in place.
+
+    ``theta_`` is handed to scipy as it is (no packing); each evaluation runs
+    one compiled forward and backward pass over all samples.
+    """
+    theta = est.theta_
+    n_samples = problem.data.n_samples
+    rows = np.arange(n_samples)
+    grad = np.empty_like(theta)
+    work = np.empty(workspace_size(problem.layer_units, n_samples), dtype=theta.dtype)
+    weights, has_weight = problem.weight_args()
+
+    def loss_grad(x):
+        theta[:] = x
+        loss = loss_and_grad(
+            problem.data.dense,
+            problem.data.data,
+            problem.data.indices,
+            problem.data.indptr,
+            rows,
+            problem.data.is_sparse,
+            problem.Y,
+            weights,
+            has_weight,
+            theta,
+            problem.layer_units,
+            problem.act,
+            problem.cost,
+            problem.alpha,
+            grad,
+            work,
+        )
+        return loss, grad.astype(np.float64)
+
+    curve = []
+
+    def record(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        if est.verbose:
+            print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+
+    result = scipy.optimize.minimize(
+        loss_grad,
+        theta.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=record,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+    )
+    theta[:] = result.x
+    est.n_iter_ = min(int(result.nit), est.max_iter)
+    est.loss_ = float(result.fun)
+    est.loss_curve_ = curve
+    if result.status != 0:
+        warnings.warn(
+            f"lbfgs failed to converge after {est.n_iter_} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n\n"
+            f"Increase the number of iterations (max_iter={est.max_iter}) or the "
+            f"number of function evaluations (max_fun={est.max_fun}), or scale "
+            "the data as shown in https://scikit-learn.org/stable/modules/"
+            "preprocessing.html",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
+def fit_stochastic(est, problem, random_state, incremental):
+    """Run the epoch loop of ``gd``, ``sgd`` or ``adam``, in place."""
+    solver = SOLVER_CODES[est.solver]
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    state = _optimizer_state(est, incremental)
+    _tracking_state(est)
+
+    train, validation = problem, None
+    if est.early_stopping:
+        train, validation = _validation_split(est, problem, random_state)
+
+    n_samples = train.data.n_samples
+    if solver == SOLVER_GD:
+        batch_size = n_samples
+    elif est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is "
+                "going to be clipped",
+                stacklevel=4,
+            )
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+    shuffled = est.shuffle and solver != SOLVER_GD
+    weights, has_weight = train.weight_args()
+    order = np.arange(n_samples)
+
+    est.n_iter_ = 0
+    for _ in range(est.max_iter):
+        if shuffled:
+            # Shuffle the running permutation, as scikit-learn does, so that
+            # both draw the same batches from the same random state.
+            order = shuffle(order, random_state=random_state)
+        loss, state["step"] = run_epoch(
+            *train.data.kernel_args(),
+            train.Y,
+            weights,
+            has_weight,
+            order,
+            not shuffled,
+            batch_size,
+            est.theta_,
+            train.layer_units,
+            train.act,
+            train.cost,
+            train.alpha,
+            solver,
+            state["learning_rate"],
+            float(est.momentum),
+            bool(est.nesterovs_momentum),
+            float(est.beta_1),
+            float(est.beta_2),
+            float(est.epsilon),
+            state["velocity"],
+            state["m"],
+            state["v"],
+            state["step"],
+        )
+        if not np.isfinite(loss):
+            break
+        est.n_iter_ += 1
+        est.loss_ = float(loss)
+        est.t_ += n_samples
+        est.loss_curve_.append(est.loss_)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+
+        _update_no_improvement_count(est, validation)
+
+        if solver != SOLVER_ADAM and est.learning_rate == "invscaling":
+            state["learning_rate"] = (
+                est.learning_rate_init / (est.t_ + 1) ** est.power_t
+            )
+
+        if est._no_improvement_count > est.n_iter_no_change:
+            what = "Validation score" if validation else "Training loss"
+            message = (
+                f"{what} did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+            if _should_stop(est, state, message, solver):
+                break
+            est._no_improvement_count = 0
+
+        if incremental:
+            break
+        if est.n_iter_ == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    if validation is not None:
+        est.theta_[:] = est._best_theta
+
+
+def _optimizer_state(est, incremental):
+    """The solver's state vectors, kept across ``partial_fit`` calls.
+
+    A fit starts afresh, as in scikit-learn. A state that belongs to another
+    solver or another network size is replaced too: the kernels index these
+    vectors with theta's indices and must never see a shorter one.
+    """
+    state = getattr(est, "_optimizer", None)
+    size = est.theta_.shape[0]
+    if (
+        not incremental
+        or state is None
+        or state["solver"] != est.solver
+        or state["size"] != size
+        or state["dtype"] != est.theta_.dtype
+    ):
+        adam = est.solver == "adam"
+        dtype = est.theta_.dtype
+        state = {
+            "solver": est.solver,
+            "size": size,
+            "dtype": dtype,
+            "learning_rate": float(est.learning_rate_init),
+            "velocity": np.zeros(0 if adam else size, dtype=dtype),
+            "m": np.zeros(size if adam else 0, dtype=dtype),
+            "v": np.zeros(size if adam else 0, dtype=dtype),
+            "step": 0,
+        }
+        est._optimizer = state
+    return state
+
+
+def _tracking_state(est):
+    """Create the stopping-rule records on a first fit (or after L-BFGS)."""
+    if hasattr(est, "_no_improvement_count"):
+        return
+    est._no_improvement_count = 0
+    if not isinstance(getattr(est, "loss_curve_", None), list):
+        est.loss_curve_ = []
+    if est.early_stopping:
+        est.validation_scores_ = []
+        est.best_validation_score_ = -np.inf
+        est.best_loss_ = None
+    else:
+        est.best_loss_ = np.inf
+        est.validation_scores_ = None
+        est.best_validation_score_ = None
+
+
+def _validation_split(est, problem, random_state):
+    """Hold out ``validation_fraction`` of the samples, stratified by class.
+
+    scikit-learn stratifies only binary targets (its test of ``n_outputs_ ==
+    1`` also excludes multiclass targets, against its own comment); skce
+    stratifies every single-label target where each class has two members.
+    """
+    labels = est._label_binarizer.inverse_transform(problem.Y)
+    stratify = None
+    if est._label_binarizer.y_type_ != "multilabel-indicator":
+        _, counts = np.unique(labels, return_counts=True)
+        n_validation = int(np.ceil(est.validation_fraction * labels.shape[0]))
+        if (
+            counts.min() >= 2
+            and counts.size <= n_validation <= labels.shape[0] - counts.size
+        ):
+            stratify = labels
+    arrays = [problem.X, problem.Y]
+    if problem.sample_weight is not None:
+        arrays.append(problem.sample_weight)
+    parts = train_test_split(
+        *arrays,
+        random_state=random_state,
+        test_size=est.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, Y_train, Y_val = parts[:4]
+    w_train, w_val = parts[4:] if len(parts) > 4 else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    validation = problem.subset(X_val, Y_val, w_val)
+    validation.labels = est._label_binarizer.inverse_transform(Y_val)
+    return problem.subset(X_train, np.ascontiguousarray(Y_train), w_train), validation
+
+
+def _update_no_improvement_count(est, validation):
+    if validation is not None:
+        predicted = est._predict_from_input(validation.data)
+        score = accuracy_score(
+            validation.labels, predicted, sample_weight=validation.sample_weight
+        )
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print(f"Validation score: {score:f}")
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_theta = est.theta_.copy()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+
+
+def _should_stop(est, state, message, solver):
+    """scikit-learn's ``trigger_stopping``: 'adaptive' divides the rate by 5."""
+    if solver == SOLVER_ADAM or est.learning_rate != "adaptive":
+        if est.verbose:
+            print(message + " Stopping.")
+        return True
+    if state["learning_rate"] <= 1e-6:
+        if est.verbose:
+            print(message + " Learning rate too small. Stopping.")
+        return True
+    state["learning_rate"] /= 5.0
+    if est.verbose:
+        print(message + f" Setting learning rate to {state['learning_rate']:f}")
+    return False

@@ -1,0 +1,44 @@
+"""Plain NumPy statements of the costs and of one-layer training: the oracle.
+
+Never imported by skce; written from the formulas, not from the kernels.
+"""
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp
+
+
+def softmax(z):
+    return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+
+
+def reference_cost(name, z, y):
+    """Per-sample cost of logits ``z`` for targets ``y`` (Nielsen's formulas)."""
+    if name == "log_loss":
+        return -(y * (z - logsumexp(z, axis=1, keepdims=True))).sum(axis=1)
+    if name == "cross_entropy":
+        return -(y * log_expit(z) + (1 - y) * log_expit(-z)).sum(axis=1)
+    return 0.5 * ((expit(z) - y) ** 2).sum(axis=1)
+
+
+def reference_delta(name, z, y):
+    """dC/dz: a - y, or (a - y) * sigma'(z) for the quadratic cost."""
+    if name == "log_loss":
+        return softmax(z) - y
+    a = expit(z)
+    return a - y if name == "cross_entropy" else (a - y) * a * (1 - a)
+
+
+def glorot_draw(n_in, n_out, seed):
+    """scikit-learn's initialization of one layer from ``RandomState(seed)``."""
+    rng = np.random.RandomState(seed)
+    bound = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-bound, bound, (n_in, n_out)), rng.uniform(-bound, bound, n_out)
+
+
+def linear_loss_grad(X, Y, W, b, cost, alpha):
+    """Loss and gradient of a network with no hidden layer (mean cost + L2)."""
+    n = X.shape[0]
+    z = X @ W + b
+    loss = reference_cost(cost, z, Y).mean() + 0.5 * alpha * (W**2).sum() / n
+    delta = reference_delta(cost, z, Y)
+    return loss, (X.T @ delta + alpha * W) / n, delta.sum(axis=0) / n

@@ -1,0 +1,117 @@
+"""The compiled loss-and-gradient kernel against finite differences."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skce._codes import ACTIVATION_CODES
+from skce._kernels import loss_and_grad, workspace_size
+from skce._layout import glorot_init
+from skce._validation import kernel_input
+from skce.costs import COSTS
+
+KERNEL_COSTS = {
+    "log_loss": COSTS["log_loss"].code,
+    "cross_entropy": COSTS["cross_entropy"].code,
+    "quadratic": COSTS["quadratic"].code,
+}
+
+
+def _problem(hidden, n_outputs, dtype, sparse=False, seed=0):
+    rng = np.random.RandomState(seed)
+    n_samples, n_features = 17, 6
+    X = rng.normal(size=(n_samples, n_features))
+    X[rng.uniform(size=X.shape) < 0.4] = 0.0
+    if n_outputs > 1:
+        Y = np.eye(n_outputs)[rng.randint(0, n_outputs, n_samples)]
+    else:
+        Y = rng.randint(0, 2, (n_samples, 1)).astype(float)
+    weights = rng.uniform(0.1, 2.0, n_samples)
+    units = np.array([n_features, *hidden, n_outputs], dtype=np.int64)
+    X = sp.csr_matrix(X.astype(dtype)) if sparse else X.astype(dtype)
+    return X, Y.astype(dtype), weights.astype(dtype), units
+
+
+def _evaluate(X, Y, weights, units, theta, act, cost, alpha):
+    data = kernel_input(X)
+    n_samples = Y.shape[0]
+    grad = np.empty_like(theta)
+    work = np.empty(workspace_size(units, n_samples), dtype=theta.dtype)
+    loss = loss_and_grad(
+        *data.kernel_args()[:4],
+        np.arange(n_samples),
+        data.is_sparse,
+        Y,
+        weights,
+        True,
+        theta,
+        units,
+        act,
+        cost,
+        alpha,
+        grad,
+        work,
+    )
+    return loss, grad
+
+
+@pytest.mark.parametrize("hidden", [(), (5,), (4, 3)], ids=["none", "one", "two"])
+@pytest.mark.parametrize("activation", list(ACTIVATION_CODES))
+@pytest.mark.parametrize("cost", list(KERNEL_COSTS))
+def test_gradient_matches_finite_differences(hidden, activation, cost):
+    n_outputs = 3
+    X, Y, weights, units = _problem(hidden, n_outputs, np.float64)
+    theta = glorot_init(units, activation, np.float64, np.random.RandomState(1))
+    act, code, alpha = ACTIVATION_CODES[activation], KERNEL_COSTS[cost], 0.3
+    loss, grad = _evaluate(X, Y, weights, units, theta, act, code, alpha)
+
+    step = 1e-6
+    numeric = np.empty_like(theta)
+    for k in range(theta.shape[0]):
+        up, down = theta.copy(), theta.copy()
+        up[k] += step
+        down[k] -= step
+        numeric[k] = (
+            _evaluate(X, Y, weights, units, up, act, code, alpha)[0]
+            - _evaluate(X, Y, weights, units, down, act, code, alpha)[0]
+        ) / (2 * step)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+    # float32 computes the same loss and gradient to float32 precision.
+    X32, Y32, w32 = (
+        X.astype(np.float32),
+        Y.astype(np.float32),
+        weights.astype(np.float32),
+    )
+    loss32, grad32 = _evaluate(
+        X32, Y32, w32, units, theta.astype(np.float32), act, code, alpha
+    )
+    assert grad32.dtype == np.float32
+    assert loss32 == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose(grad32, grad, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", [(), (4,)])
+def test_sparse_input_gives_the_dense_result(dtype, hidden):
+    X, Y, weights, units = _problem(hidden, 3, dtype, sparse=True, seed=4)
+    theta = glorot_init(units, "tanh", dtype, np.random.RandomState(0))
+    args = (units, theta, ACTIVATION_CODES["tanh"], KERNEL_COSTS["log_loss"], 0.1)
+    loss_sparse, grad_sparse = _evaluate(X, Y, weights, *args)
+    loss_dense, grad_dense = _evaluate(X.toarray(), Y, weights, *args)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss_sparse == pytest.approx(loss_dense, rel=tol)
+    np.testing.assert_allclose(grad_sparse, grad_dense, rtol=tol, atol=tol)
+
+
+def test_weight_two_equals_a_duplicated_row():
+    X, Y, _, units = _problem((4,), 3, np.float64, seed=5)
+    theta = glorot_init(units, "relu", np.float64, np.random.RandomState(0))
+    args = (theta, ACTIVATION_CODES["relu"], KERNEL_COSTS["log_loss"], 0.01)
+    weights = np.ones(Y.shape[0])
+    weights[0] = 2.0
+    loss_w, grad_w = _evaluate(X, Y, weights, units, *args)
+    X_dup, Y_dup = np.vstack([X, X[:1]]), np.vstack([Y, Y[:1]])
+    loss_d, grad_d = _evaluate(X_dup, Y_dup, np.ones(len(Y_dup)), units, *args)
+    assert loss_w == pytest.approx(loss_d, rel=1e-13)
+    np.testing.assert_allclose(grad_w, grad_d, rtol=1e-12, atol=1e-15)
