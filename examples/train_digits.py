@@ -46,4 +46,6 @@ for cost in ("log_loss", "cross_entropy", "quadratic"):
             clf.fit(X_train, y_train)
         seconds = time.perf_counter() - start
         accuracy = clf.score(X_test, y_test)
-        print(f"{cost:<14} {solver:<6} {accuracy:>8.3f} {clf.n_iter_:>6} {seconds:>8.2f}s")
+        print(
+            f"{cost:<14} {solver:<6} {accuracy:>8.3f} {clf.n_iter_:>6} {seconds:>8.2f}s"
+        )

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._codes import ACTIVATION_CODES, COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD
 from ._kernels import predict_logits, probabilities
-from ._layout import glorot_init, layer_views
+from ._layout import glorot_init, layer_views, n_parameters
 from ._params import validate_params
 from ._solvers import Problem, fit_lbfgs, fit_stochastic
 from ._validation import check_sample_weight, kernel_input
@@ -547,7 +547,27 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         for name in ("_optimizer", "_no_improvement_count", "loss_curve_"):
             self.__dict__.pop(name, None)
 
+    def _check_theta(self):
+        """Refuse a ``theta_`` the kernels would read out of bounds."""
+        theta = self.theta_
+        expected = n_parameters(self._layer_units)
+        if (
+            not isinstance(theta, np.ndarray)
+            or theta.shape != (expected,)
+            or theta.dtype not in (np.float32, np.float64)
+            or not theta.flags.c_contiguous
+            or not theta.flags.writeable
+        ):
+            raise ValueError(
+                f"theta_ must be a writeable contiguous float32 or float64 vector "
+                f"of {expected} parameters for layer sizes "
+                f"{self._layer_units.tolist()}; it was replaced by an array of "
+                f"shape {np.shape(theta)} and dtype {getattr(theta, 'dtype', None)}."
+            )
+        return theta
+
     def _check_continuable(self, layer_units, cost):
+        self._check_theta()
         if not np.array_equal(layer_units, self._layer_units):
             raise ValueError(
                 "warm_start and partial_fit need the network of the previous fit, "
@@ -573,7 +593,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     def _output_logits(self, data):
         return predict_logits(
             *data.kernel_args(),
-            self.theta_,
+            self._check_theta(),
             self._layer_units,
             ACTIVATION_CODES[self._activation],
             _PREDICT_CHUNK,

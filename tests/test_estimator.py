@@ -122,6 +122,17 @@ def test_assigning_coefs_writes_into_theta(digits):
         clf.intercepts_ = [np.full(10, np.nan)]
 
 
+def test_a_replaced_theta_is_refused_before_any_kernel(fitted, digits):
+    X, y = digits
+    clf = pickle.loads(pickle.dumps(fitted["log_loss"]))
+    for bad in (clf.theta_[:-1].copy(), clf.theta_.astype(np.int64), clf.theta_[::2]):
+        clf.theta_ = bad
+        with pytest.raises(ValueError, match="theta_ must be"):
+            clf.predict(X)
+        with pytest.raises(ValueError, match="theta_ must be"):
+            clf.set_params(warm_start=True).fit(X, y)
+
+
 def test_no_hidden_layer(digits):
     X, y = digits
     clf = MLPCostClassifier(
