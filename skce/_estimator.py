@@ -548,7 +548,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(name, None)
 
     def _check_theta(self):
-        """Refuse a ``theta_`` the kernels would read out of bounds."""
+        """``theta_``, checked so that the kernels cannot read out of bounds.
+
+        A read-only ``theta_`` (say, loaded from a memory map) comes back as a
+        writeable copy: the kernels are compiled for writeable arrays only.
+        """
         theta = self.theta_
         expected = n_parameters(self._layer_units)
         if (
@@ -556,18 +560,17 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             or theta.shape != (expected,)
             or theta.dtype not in (np.float32, np.float64)
             or not theta.flags.c_contiguous
-            or not theta.flags.writeable
         ):
             raise ValueError(
-                f"theta_ must be a writeable contiguous float32 or float64 vector "
-                f"of {expected} parameters for layer sizes "
+                f"theta_ must be a contiguous float32 or float64 vector of "
+                f"{expected} parameters for layer sizes "
                 f"{self._layer_units.tolist()}; it was replaced by an array of "
                 f"shape {np.shape(theta)} and dtype {getattr(theta, 'dtype', None)}."
             )
-        return theta
+        return theta if theta.flags.writeable else theta.copy()
 
     def _check_continuable(self, layer_units, cost):
-        self._check_theta()
+        self.theta_ = self._check_theta()
         if not np.array_equal(layer_units, self._layer_units):
             raise ValueError(
                 "warm_start and partial_fit need the network of the previous fit, "

@@ -33,7 +33,7 @@ from ._codes import (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid(z):
     """Logistic function of a scalar, without overflow for any finite ``z``."""
     if z >= 0.0:
@@ -42,7 +42,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def softplus(z):
     """``log(1 + exp(z))`` of a scalar, without overflow for any finite ``z``.
 
@@ -51,7 +51,7 @@ def softplus(z):
     return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def workspace_size(layer_units, n_rows):
     """Number of scratch elements the kernels need for ``n_rows`` rows."""
     total = 0
@@ -62,22 +62,31 @@ def workspace_size(layer_units, n_rows):
     return n_rows * (total + 2 * widest)
 
 
-@njit(cache=True, nogil=True)
-def activate(code, values):
-    """Apply a hidden-layer activation to a 1-D array, in place."""
-    if code == ACT_LOGISTIC:
-        for i in range(values.shape[0]):
-            values[i] = sigmoid(values[i])
-    elif code == ACT_TANH:
-        for i in range(values.shape[0]):
-            values[i] = np.tanh(values[i])
-    elif code == ACT_RELU:
-        for i in range(values.shape[0]):
-            if values[i] < 0.0:
-                values[i] = 0.0
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_bias_and_activate(code, Z, b):
+    """``Z = f(Z + b)`` in place, for a hidden layer with activation ``code``.
+
+    One pass over ``Z`` (bias and activation fused); ``code`` is tested
+    outside the loops so that each loop vectorizes.
+    """
+    n_rows, n_cols = Z.shape
+    for i in range(n_rows):
+        row = Z[i]
+        if code == ACT_RELU:
+            for j in range(n_cols):
+                row[j] = max(row[j] + b[j], 0.0)
+        elif code == ACT_TANH:
+            for j in range(n_cols):
+                row[j] = np.tanh(row[j] + b[j])
+        elif code == ACT_LOGISTIC:
+            for j in range(n_cols):
+                row[j] = sigmoid(row[j] + b[j])
+        else:
+            for j in range(n_cols):
+                row[j] += b[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def multiply_by_derivative(code, outputs, delta):
     """Multiply ``delta`` in place by the activation's derivative.
 
@@ -85,19 +94,18 @@ def multiply_by_derivative(code, outputs, delta):
     scikit-learn), so the pre-activations never need to be kept:
     logistic ``a(1 - a)``, tanh ``1 - a^2``, relu ``[a > 0]``.
     """
-    if code == ACT_IDENTITY:
-        return
-    for i in range(delta.shape[0]):
-        a = outputs[i]
-        if code == ACT_LOGISTIC:
-            delta[i] = delta[i] * a * (1.0 - a)
-        elif code == ACT_TANH:
-            delta[i] = delta[i] * (1.0 - a * a)
-        elif a == 0.0:
-            delta[i] = 0.0
+    if code == ACT_LOGISTIC:
+        for i in range(delta.shape[0]):
+            delta[i] = delta[i] * outputs[i] * (1.0 - outputs[i])
+    elif code == ACT_TANH:
+        for i in range(delta.shape[0]):
+            delta[i] = delta[i] * (1.0 - outputs[i] * outputs[i])
+    elif code == ACT_RELU:
+        for i in range(delta.shape[0]):
+            delta[i] = delta[i] if outputs[i] != 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def csr_rows_dot(data, indices, indptr, rows, weights, out):
     """``out = X[rows] @ weights`` for a CSR matrix ``X``; ``out`` is overwritten."""
     n_cols = weights.shape[1]
@@ -112,7 +120,7 @@ def csr_rows_dot(data, indices, indptr, rows, weights, out):
                 out[i, j] += x * w_row[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def csr_rows_transpose_dot(data, indices, indptr, rows, delta, out):
     """``out = X[rows].T @ delta`` for a CSR matrix ``X``; ``out`` is overwritten."""
     out[:, :] = 0.0
@@ -126,7 +134,7 @@ def csr_rows_transpose_dot(data, indices, indptr, rows, delta, out):
                 out_row[j] += x * delta[i, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward(X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, work):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
@@ -154,17 +162,15 @@ def forward(X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, 
             csr_rows_dot(data, indices, indptr, rows, W, Z)
         else:
             np.dot(X, W, Z)
-        for i in range(n_rows):
-            for j in range(n_out):
-                Z[i, j] += b[j]
-        if layer < n_weight_layers - 1:
-            activate(act, work[out : out + n_rows * n_out])
+        add_bias_and_activate(
+            act if layer < n_weight_layers - 1 else ACT_IDENTITY, Z, b
+        )
         prev = out
         out += n_rows * n_out
     return prev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def output_cost_and_delta(cost, Z, Y, sample_weight, has_weight, delta, row_cost):
     """Weighted sum of the per-sample costs, and the output-layer error.
 
@@ -193,22 +199,27 @@ def output_cost_and_delta(cost, Z, Y, sample_weight, has_weight, delta, row_cost
                 z_max = max(z_max, Z[i, j])
             s = 0.0
             for j in range(n_out):
-                s += np.exp(Z[i, j] - z_max)
+                e = np.exp(Z[i, j] - z_max)
+                delta[i, j] = e
+                s += e
             lse = z_max + np.log(s)
             for j in range(n_out):
                 if Y[i, j] != 0.0:
                     cost_i += Y[i, j] * (lse - Z[i, j])
-                delta[i, j] = (np.exp(Z[i, j] - lse) - Y[i, j]) * w
+                delta[i, j] = (delta[i, j] / s - Y[i, j]) * w
         elif cost == COST_CROSS_ENTROPY:
             for j in range(n_out):
                 z = Z[i, j]
                 y = Y[i, j]
-                tail = np.log1p(np.exp(-abs(z)))
+                # One exponential gives both the sigmoid and the softplus tail.
+                e = np.exp(-abs(z))
+                tail = np.log1p(e)
+                a = 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
                 if y != 1.0:
                     cost_i += (1.0 - y) * (max(z, 0.0) + tail)
                 if y != 0.0:
                     cost_i += y * (max(-z, 0.0) + tail)
-                delta[i, j] = (sigmoid(z) - y) * w
+                delta[i, j] = (a - y) * w
         else:
             for j in range(n_out):
                 a = sigmoid(Z[i, j])
@@ -220,7 +231,7 @@ def output_cost_and_delta(cost, Z, Y, sample_weight, has_weight, delta, row_cost
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def loss_and_grad(
     X,
     data,
@@ -337,7 +348,7 @@ def loss_and_grad(
     return (weighted_cost + 0.5 * alpha * penalty) / weight_sum
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_logits(X, data, indices, indptr, is_sparse, theta, layer_units, act, chunk):
     """Output logits ``(n_samples, layer_units[-1])`` of the network.
 
@@ -369,7 +380,7 @@ def predict_logits(X, data, indices, indptr, is_sparse, theta, layer_units, act,
     return Z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def probabilities(cost, normalize, Z, P, lowest, highest):
     """Class probabilities from output logits, into ``P``.
 

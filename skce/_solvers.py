@@ -13,7 +13,6 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle
 
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD
 from ._kernels import loss_and_grad, workspace_size
@@ -145,9 +144,13 @@ def fit_stochastic(est, problem, random_state, incremental):
     est.n_iter_ = 0
     for _ in range(est.max_iter):
         if shuffled:
-            # Shuffle the running permutation, as scikit-learn does, so that
-            # both draw the same batches from the same random state.
-            order = shuffle(order, random_state=random_state)
+            # Permute the running permutation with the draws that
+            # sklearn.utils.shuffle makes (a shuffled arange, then a take),
+            # so both libraries see the same batches for a random state;
+            # calling it directly costs a quarter of a millisecond an epoch.
+            permutation = np.arange(n_samples)
+            random_state.shuffle(permutation)
+            order = order[permutation]
         loss, state["step"] = run_epoch(
             *train.data.kernel_args(),
             train.Y,

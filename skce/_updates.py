@@ -13,7 +13,7 @@ from ._codes import SOLVER_ADAM
 from ._kernels import loss_and_grad, workspace_size
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov):
     """One (Nesterov) momentum step; ``theta`` and ``velocity`` change in place.
 
@@ -33,7 +33,7 @@ def sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov):
         theta[i] += update
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon):
     """One Adam step (Kingma & Ba, with bias correction); ``step`` counts from 1.
 
@@ -53,7 +53,7 @@ def adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon)
         theta[i] += -step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_epoch(
     X,
     data,

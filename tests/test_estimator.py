@@ -131,6 +131,11 @@ def test_a_replaced_theta_is_refused_before_any_kernel(fitted, digits):
             clf.predict(X)
         with pytest.raises(ValueError, match="theta_ must be"):
             clf.set_params(warm_start=True).fit(X, y)
+    clf = pickle.loads(pickle.dumps(fitted["log_loss"]))
+    clf.theta_.flags.writeable = False
+    np.testing.assert_array_equal(
+        clf.predict_proba(X), fitted["log_loss"].predict_proba(X)
+    )
 
 
 def test_no_hidden_layer(digits):
