@@ -6,18 +6,47 @@ of the compiled ``run_epoch``. Stopping rules, learning-rate schedules,
 ``BaseMultilayerPerceptron._fit_stochastic`` and ``_fit_lbfgs``.
 """
 
+import functools
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
+from threadpoolctl import ThreadpoolController
 
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD
 from ._kernels import loss_and_grad, workspace_size
 from ._updates import run_epoch
 from ._validation import kernel_input
+
+# Below this many multiply-adds per matrix product, a second BLAS thread costs
+# more in hand-offs than it gains; measured on digits-sized layers (64-100-10,
+# batches of 200: 1.3 M) and beside W4's 200 x 784 x 512 (80 M), which does
+# gain from two threads.
+_SMALL_PRODUCT = 4_000_000
+
+
+@functools.cache
+def _blas_controller():
+    # Built on first use, not at import: it scans the loaded libraries.
+    return ThreadpoolController()
+
+
+def blas_threads(layer_units, n_rows):
+    """A context that keeps BLAS single-threaded while the products are small.
+
+    Besides the hand-off cost, idle BLAS threads of *other* libraries (such
+    as NumPy's, after a scikit-learn fit) keep spinning for a while and take
+    the second core; with one thread skce does not wait for them.
+    """
+    pairs = zip(layer_units[:-1], layer_units[1:], strict=True)
+    largest = max(int(n_in) * int(n_out) for n_in, n_out in pairs)
+    if largest * n_rows >= _SMALL_PRODUCT:
+        return nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 class Problem:
@@ -87,14 +116,15 @@ def fit_lbfgs(est, problem):
         if est.verbose:
             print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
 
-    result = scipy.optimize.minimize(
-        loss_grad,
-        theta.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=record,
-        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-    )
+    with blas_threads(problem.layer_units, n_samples):
+        result = scipy.optimize.minimize(
+            loss_grad,
+            theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
     theta[:] = result.x
     est.n_iter_ = min(int(result.nit), est.max_iter)
     est.loss_ = float(result.fun)
@@ -137,10 +167,22 @@ def fit_stochastic(est, problem, random_state, incremental):
                 stacklevel=4,
             )
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
+
+    with blas_threads(train.layer_units, batch_size):
+        _epoch_loop(
+            est, train, validation, state, solver, batch_size, random_state, incremental
+        )
+    if validation is not None:
+        est.theta_[:] = est._best_theta
+
+
+def _epoch_loop(
+    est, train, validation, state, solver, batch_size, random_state, incremental
+):
+    n_samples = train.data.n_samples
     shuffled = est.shuffle and solver != SOLVER_GD
     weights, has_weight = train.weight_args()
     order = np.arange(n_samples)
-
     est.n_iter_ = 0
     for _ in range(est.max_iter):
         if shuffled:
@@ -209,11 +251,8 @@ def fit_stochastic(est, problem, random_state, incremental):
                 f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-
-    if validation is not None:
-        est.theta_[:] = est._best_theta
 
 
 def _optimizer_state(est, incremental):

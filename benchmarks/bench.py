@@ -1,0 +1,525 @@
+"""Side-by-side benchmarks of skce against scikit-learn (and PyTorch, if present).
+
+Every workload runs each contender in turn, round after round, in this one
+process, and reports the median time of each, the ratio skce / other, and the
+training accuracy of each (a row whose accuracies differ by more than 2
+points is marked invalid). The large workloads also report skce's achieved
+GFLOP/s as a share of the machine's matrix-product peak, measured here with
+NumPy. Start-up costs (cold and warm Numba cache) and peak memory are measured
+in child processes. The table is printed and written as JSON.
+
+    python benchmarks/bench.py            # the full suite (several minutes)
+    python benchmarks/bench.py --quick    # a tiny version, a few seconds
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_info
+
+import skce
+from skce import MLPCostClassifier
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Workload:
+    """One benchmark row: what to fit (or predict) and its target ratios."""
+
+    id: str
+    data: str
+    hidden: tuple
+    solver: str
+    batch_size: int = 200
+    epochs: int = 1
+    dtype: str = "float64"
+    kind: str = "fit"  # "fit", "predict" (throughput) or "latency" (one row)
+    model_of: str = ""  # for predict/latency rows: the fit row whose model is used
+    target: float = 1.0  # skce / sklearn
+    torch_target: float | None = None  # skce / torch
+    peak_target: float | None = None  # share of the matrix-product peak
+    params: dict = field(default_factory=dict)
+
+
+FULL = [
+    Workload("W1", "digits", (100,), "adam", 200, 100, target=0.30, torch_target=0.30),
+    Workload("W2", "digits", (100,), "sgd", 10, 10, target=0.12, torch_target=0.30),
+    Workload("W3", "synthetic-100", (64, 64), "adam", 200, 10, target=0.30,
+             torch_target=0.30),
+    Workload("W4", "synthetic-784", (512,), "adam", 200, 3, target=0.80,
+             peak_target=0.85),
+    Workload("W4f", "synthetic-784", (512,), "adam", 200, 3, dtype="float32",
+             target=0.70, peak_target=0.80),
+    Workload("W5", "digits", (100,), "lbfgs", epochs=200, target=0.50),
+    Workload("W6", "predict-784", (512,), "adam", kind="predict", model_of="W4",
+             target=0.80),
+    Workload("W7", "digits", (100,), "adam", kind="latency", model_of="W1",
+             target=0.50),
+]  # fmt: skip
+
+SIZES = {
+    "full": {"synthetic-100": 20_000, "synthetic-784": 20_000, "predict-784": 200_000},
+    "quick": {"synthetic-100": 1_000, "synthetic-784": 600, "predict-784": 2_000},
+}
+
+
+def quick_version(workload):
+    """The same row, shrunk to run in well under a second."""
+    epochs = {"W1": 3, "W2": 1, "W5": 10}.get(workload.id, 1)
+    return Workload(**{**workload.__dict__, "epochs": epochs})
+
+
+# -- data ---------------------------------------------------------------------
+
+
+def load(name, sizes, dtype):
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return (X / 16.0).astype(dtype), y
+    if name == "predict-784":
+        # W4's training data repeated: its model is then scored on its own data.
+        X, y = load("synthetic-784", sizes, dtype)
+        rows = np.resize(np.arange(len(y)), sizes[name])
+        return X[rows], y[rows]
+    n_features = int(name.rsplit("-", 1)[1])
+    n_classes = 5 if n_features == 100 else 10
+    X, y = make_classification(
+        n_samples=sizes[name], n_features=n_features, n_informative=n_features // 2,
+        n_classes=n_classes, random_state=0,
+    )  # fmt: skip
+    return X.astype(dtype), y
+
+
+# -- contenders ---------------------------------------------------------------
+
+
+def common_params(w):
+    params = dict(hidden_layer_sizes=w.hidden, solver=w.solver, max_iter=w.epochs,
+                  random_state=0, tol=0.0, n_iter_no_change=10**9)  # fmt: skip
+    if w.solver != "lbfgs":
+        params["batch_size"] = w.batch_size
+    if w.solver == "sgd":
+        params["learning_rate_init"] = 0.01
+    return params
+
+
+def fit_sklearn_like(cls, w, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cls(**common_params(w)).fit(X, y)
+
+
+def fit_torch(w, X, y):
+    """The same network, optimizer, batches and epochs in eager PyTorch."""
+    import torch
+
+    torch.manual_seed(0)
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    sizes = [X.shape[1], *w.hidden, int(y.max()) + 1]
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(n_in, n_out, dtype=dtype), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    if w.solver == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-8)
+    else:
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=0.01, momentum=0.9, nesterov=True
+        )
+    weights = [layer.weight for layer in model if isinstance(layer, torch.nn.Linear)]
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(w.epochs):
+        order = torch.randperm(len(y_t), generator=generator)
+        for start in range(0, len(y_t), w.batch_size):
+            rows = order[start : start + w.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_t[rows]), y_t[rows])
+            # sklearn's L2 term: alpha / 2 * ||W||^2 / batch size
+            loss = loss + 0.5e-4 * sum((W**2).sum() for W in weights) / len(rows)
+            loss.backward()
+            optimizer.step()
+
+    class Fitted:
+        def score(self, X, y):
+            with torch.no_grad():
+                predicted = model(torch.from_numpy(X)).argmax(dim=1).numpy()
+            return float((predicted == y).mean())
+
+    return Fitted()
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- measurement --------------------------------------------------------------
+
+
+def matmul_peak(dtype, n):
+    """Best GFLOP/s of an n x n NumPy matrix product (the machine's peak)."""
+    A = np.random.RandomState(0).rand(n, n).astype(dtype)
+    B = A.copy()
+    A @ B
+    best = min(_seconds(lambda: A @ B) for _ in range(5))
+    return 2 * n**3 / best / 1e9
+
+
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def training_flops(w, n_samples, n_features, n_outputs):
+    """Multiply-adds x 2 of forward and backward passes over all epochs."""
+    units = [n_features, *w.hidden, n_outputs]
+    pairs = [a * b for a, b in zip(units[:-1], units[1:], strict=True)]
+    # forward 2, weight gradient 2, input delta 2 (not for the first layer)
+    per_sample = 6 * sum(pairs) - 2 * pairs[0]
+    return per_sample * n_samples * w.epochs
+
+
+def run_fit_row(w, X, y, rounds, with_torch):
+    contenders = {
+        "skce": lambda: fit_sklearn_like(MLPCostClassifier, w, X, y),
+        "sklearn": lambda: fit_sklearn_like(MLPClassifier, w, X, y),
+    }
+    if with_torch and w.torch_target is not None:
+        contenders["torch"] = lambda: fit_torch(w, X, y)
+    contenders["skce"]()  # compile outside the timed rounds
+    times = {name: [] for name in contenders}
+    models = {}
+    for _ in range(rounds):
+        for name, fit in contenders.items():
+            start = time.perf_counter()
+            models[name] = fit()
+            times[name].append(time.perf_counter() - start)
+    accuracy = {name: models[name].score(X, y) for name in contenders}
+    return times, accuracy, models
+
+
+def run_predict_row(w, models, X, y, rounds):
+    if w.kind == "latency":
+        row = X[:1]
+        calls = 200 if len(X) > 500 else 20
+
+        def timed(model):
+            return lambda: [model.predict_proba(row) for _ in range(calls)]
+
+        per_call = calls
+    else:
+        per_call = 1
+
+        def timed(model):
+            return lambda: model.predict_proba(X)
+
+    times = {name: [] for name in ("skce", "sklearn")}
+    for name in times:
+        timed(models[name])()
+    for _ in range(rounds):
+        for name in times:
+            times[name].append(_seconds(timed(models[name])) / per_call)
+    accuracy = {name: models[name].score(X, y) for name in times}
+    return times, accuracy
+
+
+def summarize(w, times, accuracy, flops=None, peak=None):
+    median = {name: float(np.median(values)) for name, values in times.items()}
+    row = {
+        "id": w.id,
+        "kind": w.kind,
+        "dtype": w.dtype,
+        "median_seconds": median,
+        "accuracy": accuracy,
+        "ratio_sklearn": median["skce"] / median["sklearn"],
+        "target_sklearn": w.target,
+        "valid": max(accuracy.values()) - min(accuracy.values()) <= 0.02,
+    }
+    if "torch" in median:
+        row["ratio_torch"] = median["skce"] / median["torch"]
+        row["target_torch"] = w.torch_target
+    if flops is not None:
+        row["gflops"] = flops / median["skce"] / 1e9
+        if peak:
+            row["peak_share"] = row["gflops"] / peak
+            row["target_peak_share"] = w.peak_target
+    return row
+
+
+# -- start-up and memory (child processes) -------------------------------------
+
+COLD_START = """
+import time
+start = time.perf_counter()
+import skce
+from sklearn.datasets import load_digits
+X, y = load_digits(return_X_y=True)
+skce.MLPCostClassifier(random_state=0).fit(X / 16.0, y)
+print(time.perf_counter() - start)
+"""
+
+WARM_START = """
+import time
+start = time.perf_counter()
+import numpy, scipy.optimize, numba, sklearn.base, sklearn.model_selection
+dependencies = time.perf_counter() - start
+start = time.perf_counter()
+import skce
+own_import = time.perf_counter() - start
+from sklearn.datasets import load_digits
+X, y = load_digits(return_X_y=True)
+X = X / 16.0
+start = time.perf_counter()
+skce.MLPCostClassifier(random_state=0).fit(X, y)
+first = time.perf_counter() - start
+start = time.perf_counter()
+skce.MLPCostClassifier(random_state=0).fit(X, y)
+print(dependencies, own_import, first, time.perf_counter() - start)
+"""
+
+COMPILE_ALL = """
+import time, warnings
+start = time.perf_counter()
+import numpy as np, scipy.sparse as sp
+from skce import MLPCostClassifier
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(0)
+X, y = rng.normal(size=(40, 5)), rng.randint(0, 3, 40)
+for dtype in (np.float64, np.float32):
+    for data in (X.astype(dtype), sp.csr_matrix(X.astype(dtype))):
+        for cost in ("log_loss", "cross_entropy", "quadratic"):
+            for solver in ("gd", "sgd", "adam", "lbfgs"):
+                for act in ("identity", "logistic", "tanh", "relu"):
+                    clf = MLPCostClassifier((4,), act, cost=cost, solver=solver,
+                                            max_iter=2).fit(data, y)
+                    clf.predict_proba(data)
+print(time.perf_counter() - start)
+"""
+
+PEAK_MEMORY = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+
+def peak_rss():
+    # VmHWM: this process's peak resident memory (ru_maxrss would include
+    # the parent's, which Linux carries across fork and exec).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+
+data, library = sys.argv[1], sys.argv[2]
+X, y = np.load(data + "-X.npy"), np.load(data + "-y.npy")
+if library == "skce":
+    from skce import MLPCostClassifier as Model
+else:
+    from sklearn.neural_network import MLPClassifier as Model
+Model((512,), solver="adam", max_iter=1, random_state=0).fit(X[:400], y[:400])
+before = peak_rss()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM: what follows is the peak during the fit
+Model((512,), solver="adam", batch_size=200, max_iter=3, random_state=0).fit(X, y)
+print(before, peak_rss())
+"""
+
+
+def child(script, *args, cache_dir=None):
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return [float(value) for value in result.stdout.split()]
+
+
+def startup_costs(include_cold):
+    """Seconds to the first fit with an empty and with a filled Numba cache."""
+    report = {}
+    with tempfile.TemporaryDirectory() as empty_cache:
+        # --quick keeps the cache it was given, warm or not, to stay quick.
+        cache_dir = empty_cache if include_cold else None
+        seconds = child(COLD_START, cache_dir=cache_dir)[0]  # also fills the cache
+        if include_cold:
+            report["cold_first_fit_seconds"] = seconds
+            report["cold_first_fit_target"] = 10.0
+        dependencies, own_import, first, second = child(WARM_START, cache_dir=cache_dir)
+        report["warm_import_dependencies_seconds"] = dependencies
+        report["warm_import_skce_seconds"] = own_import
+        report["warm_first_fit_seconds"] = first
+        report["warm_second_fit_seconds"] = second
+        # (import skce + first fit) - second fit, with and without the import
+        # of numpy, scipy, numba and scikit-learn that any user of them pays.
+        report["warm_overhead_seconds"] = dependencies + own_import + first - second
+        report["warm_overhead_own_seconds"] = own_import + first - second
+        report["warm_overhead_target"] = 0.5
+    if include_cold:
+        with tempfile.TemporaryDirectory() as cache_dir:
+            seconds = child(COMPILE_ALL, cache_dir=cache_dir)[0]
+            report["compile_everything_seconds"] = seconds
+            report["compile_everything_target"] = 60.0
+    return report
+
+
+def peak_memory(X, y):
+    """Peak resident memory of W4's fit, each library in a fresh process.
+
+    The data are written to disk first, so that the children's peaks are the
+    data plus the fit, not the data generator's temporaries.
+    """
+    report = {}
+    with tempfile.TemporaryDirectory() as folder:
+        stem = os.path.join(folder, "w4")
+        np.save(stem + "-X.npy", X)
+        np.save(stem + "-y.npy", y)
+        for library in ("skce", "sklearn"):
+            before, after = child(PEAK_MEMORY, stem, library)
+            report[library] = {
+                "peak_rss_bytes": max(before, after),
+                "peak_rss_during_fit_bytes": after,
+                "peak_rss_before_fit_bytes": before,
+            }
+    peaks = [report[lib]["peak_rss_during_fit_bytes"] for lib in ("skce", "sklearn")]
+    report["ratio"] = peaks[0] / peaks[1]
+    return report
+
+
+# -- report -------------------------------------------------------------------
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
+                "skce": skce.__version__}  # fmt: skip
+    import numba
+
+    versions["numba"] = numba.__version__
+    if torch_available():
+        import torch
+
+        versions["torch"] = torch.__version__
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": {
+            f"{info['internal_api']}:{Path(info['filepath']).name}": info["num_threads"]
+            for info in threadpool_info()
+        },
+        "versions": versions,
+    }
+
+
+HEADER = (
+    f"{'id':<4} {'skce s':>9} {'sklearn s':>9} {'ratio':>6} {'target':>6} "
+    f"{'torch s':>9} {'r/torch':>7} {'acc skce/sk/torch':>20} {'%peak':>6}  met"
+)
+
+
+def format_row(row):
+    median = row["median_seconds"]
+    accuracy = "/".join(f"{row['accuracy'][k]:.3f}" for k in row["accuracy"])
+    torch_s = f"{median['torch']:>9.4f}" if "torch" in median else f"{'-':>9}"
+    ratio_t = f"{row['ratio_torch']:>7.3f}" if "ratio_torch" in row else f"{'-':>7}"
+    peak = f"{100 * row['peak_share']:>5.1f}%" if "peak_share" in row else f"{'-':>6}"
+    met = row["ratio_sklearn"] <= row["target_sklearn"]
+    if "ratio_torch" in row:
+        met = met and row["ratio_torch"] <= row["target_torch"]
+    if "peak_share" in row:
+        met = met and row["peak_share"] >= row["target_peak_share"]
+    verdict = ("yes" if met else "NO") if row["valid"] else "invalid"
+    return (
+        f"{row['id']:<4} {median['skce']:>9.4f} {median['sklearn']:>9.4f} "
+        f"{row['ratio_sklearn']:>6.3f} {row['target_sklearn']:>6.2f} {torch_s} "
+        f"{ratio_t} {accuracy:>20} {peak}  {verdict}"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny version")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (>= 3)")
+    parser.add_argument("--json", type=Path, help="where to write the figures")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--only", nargs="*", help="workload ids to run")
+    args = parser.parse_args(argv)
+
+    mode = "quick" if args.quick else "full"
+    workloads = [quick_version(w) for w in FULL] if args.quick else FULL
+    if args.only:
+        workloads = [w for w in workloads if w.id in args.only]
+    with_torch = not args.no_torch and torch_available()
+    peak_size = 300 if args.quick else 2000
+    peaks = {dtype: matmul_peak(dtype, peak_size) for dtype in ("float64", "float32")}
+
+    rows, models = [], {}
+    print(HEADER)
+    for w in workloads:
+        X, y = load(w.data, SIZES[mode], w.dtype)
+        if w.kind == "fit":
+            times, accuracy, models[w.id] = run_fit_row(
+                w, X, y, args.rounds, with_torch
+            )
+            flops = None
+            if w.peak_target is not None:
+                flops = training_flops(w, len(X), X.shape[1], len(np.unique(y)))
+            rows.append(summarize(w, times, accuracy, flops, peaks[w.dtype]))
+        else:
+            if w.model_of not in models:
+                continue
+            times, accuracy = run_predict_row(w, models[w.model_of], X, y, args.rounds)
+            rows.append(summarize(w, times, accuracy))
+        print(format_row(rows[-1]), flush=True)
+
+    report = {
+        "mode": mode,
+        "machine": machine(),
+        "matmul_peak_gflops": peaks,
+        "rounds": args.rounds,
+        "workloads": rows,
+        "startup": startup_costs(include_cold=not args.quick),
+        "memory_W4": peak_memory(*load("synthetic-784", SIZES[mode], "float64")),
+        "driver_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        * 1024,
+    }
+    print(json.dumps({k: report[k] for k in ("startup", "memory_W4")}, indent=1))
+    path = args.json or HERE / f"results-{mode}.json"
+    path.write_text(json.dumps(report, indent=1))
+    print(f"wrote {path}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
