@@ -415,3 +415,28 @@ def test_grid_search_over_cost_and_solver_in_a_pipeline(digits):
     assert len(scores) == 12 and np.isfinite(scores).all()
     assert grid.best_score_ > 0.85
     assert grid.predict(X[:5]).shape == (5,)
+
+
+@pytest.mark.parametrize("rows", [1, 5, 400])
+def test_small_and_large_inputs_are_checked_alike(fitted, digits, rows):
+    """A few rows take a lean validation path; its answers and errors match."""
+    X, _ = digits
+    clf = fitted["log_loss"]
+    X = np.vstack([X] * 2)[:rows]
+    expected = clf.predict_proba(sp.csr_matrix(X))  # always the full path
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_proba(X.tolist()), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        clf.predict_proba(X.astype(np.float32)), expected, rtol=1e-6
+    )
+    bad = X.copy()
+    bad[-1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(bad)
+    bad[-1, 3] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        clf.predict_proba(bad)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :10])
+    with pytest.raises(ValueError):
+        clf.predict(X[0])
