@@ -5,6 +5,9 @@ The numerical work lives in ``_kernels`` and ``_updates`` (compiled) and in
 fitted state and follows scikit-learn's estimator contract.
 """
 
+import copy
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
@@ -385,7 +388,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit_atomically(X, y, sample_weight, incremental=False)
 
     def _partial_fit_available(self):
         if self.solver == "lbfgs":
@@ -437,7 +440,29 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 f"`classes={classes!r}` is not the same as on the first call to "
                 f"partial_fit, which was {self.classes_!r}."
             )
-        return self._fit(X, y, sample_weight, incremental=True, binarizer=binarizer)
+        return self._fit_atomically(
+            X, y, sample_weight, incremental=True, binarizer=binarizer
+        )
+
+    def _fit_atomically(self, *args, **kwargs):
+        """``_fit``, undone if it raises: a failed fit changes nothing.
+
+        Whatever stops a fit (bad input, divergence, KeyboardInterrupt), the
+        fitted state of before the call comes back, bit for bit: a failed
+        warm-started fit or ``partial_fit`` loses nothing already learned.
+        """
+        saved = {
+            name: copy.deepcopy(value)
+            for name, value in vars(self).items()
+            if name not in _PARAMETER_NAMES
+        }
+        try:
+            return self._fit(*args, **kwargs)
+        except BaseException:
+            for name in [name for name in vars(self) if name not in _PARAMETER_NAMES]:
+                del self.__dict__[name]
+            self.__dict__.update(saved)
+            raise
 
     def _fit(self, X, y, sample_weight, incremental, binarizer=None):
         hidden_layer_sizes = validate_params(self)
@@ -480,7 +505,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed, or the "
-                "learning rate (learning_rate_init) may be too large."
+                "learning rate (learning_rate_init) may be too large. The "
+                "estimator is left as it was before this fit."
             )
         return self
 
@@ -712,3 +738,6 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+_PARAMETER_NAMES = frozenset(inspect.signature(MLPCostClassifier.__init__).parameters)

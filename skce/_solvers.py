@@ -125,6 +125,11 @@ def fit_lbfgs(est, problem):
             callback=record,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
         )
+    if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
+        raise ValueError(
+            f"L-BFGS diverged: the loss became {result.fun}. Scale the input data "
+            "or increase alpha. The estimator is left as it was before this fit."
+        )
     theta[:] = result.x
     est.n_iter_ = min(int(result.nit), est.max_iter)
     est.loss_ = float(result.fun)
@@ -219,7 +224,12 @@ def _epoch_loop(
             state["step"],
         )
         if not np.isfinite(loss):
-            break
+            raise ValueError(
+                f"Training diverged in epoch {est.n_iter_ + 1}: the loss became "
+                f"{loss}. Use a smaller learning_rate_init (it is "
+                f"{est.learning_rate_init}) or scale the input data. The "
+                "estimator is left as it was before this fit."
+            )
         est.n_iter_ += 1
         est.loss_ = float(loss)
         est.t_ += n_samples
