@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -137,7 +138,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         Whether to print the loss (and validation score) every epoch.
 
     warm_start : bool, default=False
-        Whether to start from the solution of the previous call to fit.
+        Whether to start from the solution of the previous call to fit. The
+        optimizer's state (Adam's moments and step count, the momentum
+        velocity, the learning rate) carries over too, so two warm-started
+        fits of 10 epochs equal one of 20; scikit-learn restarts the
+        optimizer instead. L-BFGS restarts its curvature memory.
 
     momentum : float, default=0.9
         Momentum of the updates, in [0, 1]. Used by 'gd' and 'sgd'.
@@ -151,6 +156,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         by class) and stop when the validation accuracy fails to improve by
         ``tol`` for ``n_iter_no_change`` epochs; the weights of the best
         epoch are restored. Used by 'gd', 'sgd' and 'adam'.
+
+    early_stopping_metric : {'score', 'loss'}, default='score'
+        What early stopping watches on the validation set: the accuracy
+        ('score', scikit-learn's behaviour) or the validation cost ('loss').
+        The weights of the best epoch for that metric are restored.
 
     validation_fraction : float, default=0.1
         Proportion of training data held out for early stopping, in (0, 1).
@@ -170,6 +180,13 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of 'lbfgs'.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into the sample weights, as in
+        :class:`~sklearn.linear_model.SGDClassifier`: a dict ``{class:
+        weight}`` (missing classes weigh 1), or 'balanced' for
+        ``n_samples / (n_classes * np.bincount(y))``. 'balanced' is refused
+        by ``partial_fit`` and class weights by multilabel targets.
 
     Attributes
     ----------
@@ -198,10 +215,19 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         The loss of each epoch ('gd', 'sgd', 'adam') or iteration ('lbfgs').
 
     validation_scores_ : list of float or None
-        Validation accuracy of each epoch with early stopping, else None.
+        Validation accuracy of each epoch (or L-BFGS iteration) when there is
+        a validation set (early stopping, or ``X_val`` given to fit), else
+        None.
+
+    validation_loss_curve_ : list of float or None
+        Validation cost (weighted mean, without the L2 term) of each epoch or
+        iteration when there is a validation set, else None.
 
     best_validation_score_ : float or None
-        Best validation accuracy with early stopping, else None.
+        Best validation accuracy when there is a validation set, else None.
+
+    best_validation_loss_ : float or None
+        Lowest validation cost when there is a validation set, else None.
 
     t_ : int
         Number of training samples seen by the stochastic solvers.
@@ -299,12 +325,14 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        early_stopping_metric="score",
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -324,12 +352,14 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.early_stopping_metric = early_stopping_metric
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.class_weight = class_weight
 
     # -- the parameter vector and its views ---------------------------------
 
@@ -369,7 +399,18 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        coefs_init=None,
+        intercepts_init=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to the data matrix X and the targets y.
 
         Parameters
@@ -383,12 +424,56 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights; the cost is their weighted mean.
 
+        coefs_init : list of array-like, default=None
+            Initial weight matrices, one per layer, shaped like ``coefs_``:
+            ``(n_units[i], n_units[i + 1])``. Given initial weights start a
+            new network even with ``warm_start=True``; the random state is
+            drawn from as without them, so the mini-batches are the same.
+
+        intercepts_init : list of array-like, default=None
+            Initial bias vectors, one per layer, shaped like ``intercepts_``.
+
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A validation set, used instead of holding out
+            ``validation_fraction`` of ``X`` for early stopping. With or
+            without early stopping, the validation accuracy and cost of each
+            epoch are recorded in ``validation_scores_`` and
+            ``validation_loss_curve_``.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of the validation set; required with ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the validation set.
+
         Returns
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        A single sigmoid neuron (no hidden layer) trained by plain gradient
+        descent from given weights, as in Nielsen's chapter 3:
+
+        >>> import numpy as np
+        >>> from skce import MLPCostClassifier
+        >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+        >>> neuron = MLPCostClassifier(hidden_layer_sizes=(), cost="cross_entropy",
+        ...                            solver="gd", momentum=0.0, alpha=0.0,
+        ...                            learning_rate_init=0.5, max_iter=500)
+        >>> neuron = neuron.fit(X, y, coefs_init=[[[2.0]]], intercepts_init=[[2.0]])
+        >>> round(neuron.loss_curve_[0], 4)  # the cost of the given weights
+        1.0725
+        >>> neuron.predict(X)
+        array([0, 1])
         """
-        return self._fit_atomically(X, y, sample_weight, incremental=False)
+        validation = (X_val, y_val, sample_weight_val)
+        return self._fit_atomically(
+            X, y, sample_weight, incremental=False, coefs_init=coefs_init,
+            intercepts_init=intercepts_init, validation=validation,
+        )  # fmt: skip
 
     def _partial_fit_available(self):
         if self.solver == "lbfgs":
@@ -464,16 +549,31 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.update(saved)
             raise
 
-    def _fit(self, X, y, sample_weight, incremental, binarizer=None):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        incremental,
+        binarizer=None,
+        coefs_init=None,
+        intercepts_init=None,
+        validation=(None, None, None),
+    ):
         hidden_layer_sizes = validate_params(self)
-        first_pass = not hasattr(self, "theta_") or (
-            not self.warm_start and not incremental
+        given_weights = coefs_init is not None or intercepts_init is not None
+        first_pass = (
+            not hasattr(self, "theta_")
+            or (not self.warm_start and not incremental)
+            or given_weights
         )
         X, Y = self._validate_input(X, y, incremental, first_pass, binarizer)
         if not first_pass:
             X = X.astype(self.theta_.dtype, copy=False)
             Y = Y.astype(self.theta_.dtype, copy=False)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = self._with_class_weight(
+            check_sample_weight(sample_weight, X.shape[0], X.dtype), Y, incremental
+        )
         if not incremental:
             self._check_weighted_classes(Y, sample_weight)
 
@@ -484,6 +584,10 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(layer_units, cost, X.dtype, random_state)
+            if coefs_init is not None:
+                self._assign_layers(coefs_init, 0, "coefs_init")
+            if intercepts_init is not None:
+                self._assign_layers(intercepts_init, 1, "intercepts_init")
         else:
             self._check_continuable(layer_units, cost)
 
@@ -496,10 +600,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             cost.code,
             self.alpha,
         )
+        validation = self._validation_problem(problem, *validation)
         if self.solver == "lbfgs":
-            fit_lbfgs(self, problem)
+            fit_lbfgs(self, problem, validation)
         else:
-            fit_stochastic(self, problem, random_state, incremental)
+            fit_stochastic(self, problem, random_state, incremental, validation)
 
         if not np.isfinite(self.theta_).all():
             raise ValueError(
@@ -547,6 +652,71 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = self._label_binarizer.classes_
         Y = np.ascontiguousarray(self._label_binarizer.transform(y), dtype=X.dtype)
         return X, Y
+
+    def _with_class_weight(self, sample_weight, Y, incremental):
+        """``sample_weight`` times the weight of each sample's class."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: the "
+                "class frequencies of one batch are not those of the data. Pass "
+                "a dict of class weights instead."
+            )
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        present = np.unique(labels)
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has classes {sorted(unknown, key=str)} that are "
+                    f"not in the data; the classes are {self.classes_.tolist()}."
+                )
+        weights = compute_class_weight(
+            self.class_weight, classes=present, y=labels
+        ) if self.class_weight == "balanced" else np.array(
+            [self.class_weight.get(label, 1.0) for label in self.classes_[present]]
+        )  # fmt: skip
+        per_class = np.ones(len(self.classes_))
+        per_class[present] = weights
+        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+            raise ValueError("class_weight values must be finite and non-negative.")
+        per_sample = per_class[labels].astype(Y.dtype)
+        if sample_weight is None:
+            return np.ascontiguousarray(per_sample)
+        return np.ascontiguousarray(sample_weight * per_sample)
+
+    def _validation_problem(self, problem, X_val, y_val, sample_weight_val):
+        """The user's validation set as a ``Problem``, or None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is given without X_val and y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_val, y_val = validate_data(
+            self, X_val, y_val, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=self.theta_.dtype, reset=False,
+        )  # fmt: skip
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val)
+        unseen = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(unseen):
+            raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
+        Y_val = np.ascontiguousarray(
+            self._label_binarizer.transform(y_val), dtype=self.theta_.dtype
+        )
+        if Y_val.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {Y_val.shape[1]} outputs, y has {self.n_outputs_}."
+            )
+        weights = check_sample_weight(sample_weight_val, X_val.shape[0], Y_val.dtype)
+        weights = self._with_class_weight(weights, Y_val, incremental=False)
+        validation = problem.subset(X_val, Y_val, weights)
+        validation.labels = self._label_binarizer.inverse_transform(Y_val)
+        return validation
 
     def _check_two_classes(self, classes):
         if len(classes) < 2:
@@ -643,7 +813,9 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _probabilities(self, data):
-        logits = self._output_logits(data)
+        return self._probabilities_from_logits(self._output_logits(data))
+
+    def _probabilities_from_logits(self, logits):
         n_columns = 2 if self.n_outputs_ == 1 else self.n_outputs_
         proba = np.empty((logits.shape[0], n_columns), dtype=logits.dtype)
         softmax = self.out_activation_ == "softmax"

@@ -116,6 +116,11 @@ CONSTRAINTS = {
     "epsilon": _number("float", 0, None, low_closed=False),
     "n_iter_no_change": _number("int", 1, None, allow_inf=True),
     "max_fun": _number("int", 1, None),
+    "early_stopping_metric": _options("score", "loss"),
+    "class_weight": (
+        lambda value: value is None or value == "balanced" or isinstance(value, dict),
+        "None, 'balanced' or a dict of class weights",
+    ),
 }
 
 

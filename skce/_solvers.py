@@ -18,7 +18,12 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import ThreadpoolController
 
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD
-from ._kernels import loss_and_grad, workspace_size
+from ._kernels import (
+    loss_and_grad,
+    output_cost_and_delta,
+    predict_logits,
+    workspace_size,
+)
 from ._updates import run_epoch
 from ._validation import kernel_input
 
@@ -74,7 +79,7 @@ class Problem:
         return self.sample_weight, True
 
 
-def fit_lbfgs(est, problem):
+def fit_lbfgs(est, problem, validation=None):
     """Minimize the full-batch objective with scipy's L-BFGS-B, in place.
 
     ``theta_`` is handed to scipy as it is (no packing); each evaluation runs
@@ -110,11 +115,17 @@ def fit_lbfgs(est, problem):
         return loss, grad.astype(np.float64)
 
     curve = []
+    if validation is not None:
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_, est.best_validation_loss_ = -np.inf, np.inf
 
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
         if est.verbose:
             print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+        if validation is not None:
+            x = intermediate_result.x.astype(theta.dtype)
+            record_validation(est, validation, x)
 
     with blas_threads(problem.layer_units, n_samples):
         result = scipy.optimize.minimize(
@@ -147,17 +158,21 @@ def fit_lbfgs(est, problem):
         )
 
 
-def fit_stochastic(est, problem, random_state, incremental):
-    """Run the epoch loop of ``gd``, ``sgd`` or ``adam``, in place."""
+def fit_stochastic(est, problem, random_state, incremental, validation=None):
+    """Run the epoch loop of ``gd``, ``sgd`` or ``adam``, in place.
+
+    ``validation`` is a user-given validation set (a ``Problem`` with
+    ``labels``); without one, early stopping holds out part of ``problem``.
+    """
     solver = SOLVER_CODES[est.solver]
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    state = _optimizer_state(est, incremental)
-    _tracking_state(est)
+    state = _optimizer_state(est)
 
-    train, validation = problem, None
-    if est.early_stopping:
+    train = problem
+    if est.early_stopping and validation is None:
         train, validation = _validation_split(est, problem, random_state)
+    _tracking_state(est, validation is not None)
 
     n_samples = train.data.n_samples
     if solver == SOLVER_GD:
@@ -177,7 +192,7 @@ def fit_stochastic(est, problem, random_state, incremental):
         _epoch_loop(
             est, train, validation, state, solver, batch_size, random_state, incremental
         )
-    if validation is not None:
+    if est.early_stopping:
         est.theta_[:] = est._best_theta
 
 
@@ -245,7 +260,9 @@ def _epoch_loop(
             )
 
         if est._no_improvement_count > est.n_iter_no_change:
-            what = "Validation score" if validation else "Training loss"
+            what = "Training loss"
+            if est.early_stopping:
+                what = f"Validation {est.early_stopping_metric}"
             message = (
                 f"{what} did not improve more than tol={est.tol:f} for "
                 f"{est.n_iter_no_change} consecutive epochs."
@@ -265,18 +282,21 @@ def _epoch_loop(
             )
 
 
-def _optimizer_state(est, incremental):
-    """The solver's state vectors, kept across ``partial_fit`` calls.
+def _optimizer_state(est):
+    """The solver's state vectors, kept across warm starts and ``partial_fit``.
 
-    A fit starts afresh, as in scikit-learn. A state that belongs to another
-    solver or another network size is replaced too: the kernels index these
-    vectors with theta's indices and must never see a shorter one.
+    Adam's moments and step counter, the momentum velocity and the current
+    learning rate carry over, so that two warm-started fits of 10 epochs make
+    the same steps as one fit of 20 (scikit-learn restarts the optimizer on
+    every warm-started fit). A new network (``_initialize``) starts afresh. A
+    state that belongs to another solver, size or dtype is replaced: the
+    kernels index these vectors with theta's indices and must never see a
+    shorter one. A changed ``learning_rate_init`` restarts the rate.
     """
     state = getattr(est, "_optimizer", None)
     size = est.theta_.shape[0]
     if (
-        not incremental
-        or state is None
+        state is None
         or state["solver"] != est.solver
         or state["size"] != size
         or state["dtype"] != est.theta_.dtype
@@ -287,6 +307,7 @@ def _optimizer_state(est, incremental):
             "solver": est.solver,
             "size": size,
             "dtype": dtype,
+            "learning_rate_init": float(est.learning_rate_init),
             "learning_rate": float(est.learning_rate_init),
             "velocity": np.zeros(0 if adam else size, dtype=dtype),
             "m": np.zeros(size if adam else 0, dtype=dtype),
@@ -294,24 +315,24 @@ def _optimizer_state(est, incremental):
             "step": 0,
         }
         est._optimizer = state
+    elif state["learning_rate_init"] != est.learning_rate_init:
+        state["learning_rate_init"] = float(est.learning_rate_init)
+        state["learning_rate"] = float(est.learning_rate_init)
     return state
 
 
-def _tracking_state(est):
+def _tracking_state(est, has_validation):
     """Create the stopping-rule records on a first fit (or after L-BFGS)."""
-    if hasattr(est, "_no_improvement_count"):
-        return
-    est._no_improvement_count = 0
-    if not isinstance(getattr(est, "loss_curve_", None), list):
-        est.loss_curve_ = []
-    if est.early_stopping:
-        est.validation_scores_ = []
-        est.best_validation_score_ = -np.inf
-        est.best_loss_ = None
-    else:
-        est.best_loss_ = np.inf
-        est.validation_scores_ = None
-        est.best_validation_score_ = None
+    if not hasattr(est, "_no_improvement_count"):
+        est._no_improvement_count = 0
+        if not isinstance(getattr(est, "loss_curve_", None), list):
+            est.loss_curve_ = []
+        est.best_loss_ = None if est.early_stopping else np.inf
+        est.validation_scores_ = est.validation_loss_curve_ = None
+        est.best_validation_score_ = est.best_validation_loss_ = None
+    if has_validation and est.validation_scores_ is None:
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_, est.best_validation_loss_ = -np.inf, np.inf
 
 
 def _validation_split(est, problem, random_state):
@@ -352,28 +373,60 @@ def _validation_split(est, problem, random_state):
     return problem.subset(X_train, np.ascontiguousarray(Y_train), w_train), validation
 
 
+def validation_metrics(est, validation, theta):
+    """Accuracy and mean cost (no L2 term) of ``theta`` on a validation set."""
+    logits = predict_logits(
+        *validation.data.kernel_args(), theta, validation.layer_units,
+        validation.act, 1024,
+    )  # fmt: skip
+    proba = est._probabilities_from_logits(logits)
+    predicted = est._label_binarizer.inverse_transform(
+        proba[:, 1] if est.n_outputs_ == 1 else proba
+    )
+    score = accuracy_score(
+        validation.labels, predicted, sample_weight=validation.sample_weight
+    )
+    weights, has_weight = validation.weight_args()
+    row_cost = np.empty(logits.shape[0])
+    total = output_cost_and_delta(
+        validation.cost, logits, validation.Y, weights, has_weight,
+        np.empty_like(logits), row_cost,
+    )  # fmt: skip
+    weight_sum = weights.sum(dtype=np.float64) if has_weight else logits.shape[0]
+    return float(score), float(total / weight_sum)
+
+
+def record_validation(est, validation, theta):
+    """Append this epoch's validation score and loss; True if it is the best."""
+    score, loss = validation_metrics(est, validation, theta)
+    est.validation_scores_.append(score)
+    est.validation_loss_curve_.append(loss)
+    if est.verbose:
+        print(f"Validation score: {score:f}, validation loss: {loss:.8f}")
+    if est.early_stopping_metric == "loss":
+        improved = loss < est.best_validation_loss_ - est.tol
+        best = loss < est.best_validation_loss_
+    else:
+        improved = score >= est.best_validation_score_ + est.tol
+        best = score > est.best_validation_score_
+    est.best_validation_score_ = max(est.best_validation_score_, score)
+    est.best_validation_loss_ = min(est.best_validation_loss_, loss)
+    return improved, best
+
+
 def _update_no_improvement_count(est, validation):
+    improved = best = False
     if validation is not None:
-        predicted = est._predict_from_input(validation.data)
-        score = accuracy_score(
-            validation.labels, predicted, sample_weight=validation.sample_weight
-        )
-        est.validation_scores_.append(score)
-        if est.verbose:
-            print(f"Validation score: {score:f}")
-        if score < est.best_validation_score_ + est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if score > est.best_validation_score_:
-            est.best_validation_score_ = score
+        improved, best = record_validation(est, validation, est.theta_)
+    if est.early_stopping:
+        if best:
             est._best_theta = est.theta_.copy()
     else:
-        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
+        if est.best_loss_ is None:  # the previous fit stopped early
+            est.best_loss_ = np.inf
+        improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
         est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+    est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
 
 
 def _should_stop(est, state, message, solver):

@@ -81,6 +81,29 @@ CASES = {
         "class",
         _fit(sample_weight=(Y == 0).astype(float)),
     ),
+    # fit: initial weights and validation set
+    "fit-coefs-init-count": (
+        "fit",
+        "coefs_init must be",
+        _fit(coefs_init=[np.zeros((4, 5))]),
+    ),
+    "fit-coefs-init-shape": (
+        "fit",
+        "coefs_init must be",
+        _fit(coefs_init=[np.zeros((5, 4)), np.zeros((5, 3))]),
+    ),
+    "fit-coefs-init-nan": (
+        "fit",
+        "finite",
+        _fit(coefs_init=[np.full((4, 5), np.nan), np.zeros((5, 3))]),
+    ),
+    "fit-intercepts-init-shape": (
+        "fit",
+        "intercepts_init must be",
+        _fit(intercepts_init=[np.zeros(5), np.zeros(2)]),
+    ),
+    "fit-x-val-alone": ("fit", "together", _fit(X_val=X)),
+    "fit-x-val-features": ("fit", "features", _fit(X_val=X[:, :2], y_val=Y)),
     # partial_fit
     "partial-no-classes": (
         "partial_fit",

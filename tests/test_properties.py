@@ -57,7 +57,15 @@ def test_fit_and_predict_are_consistent(problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)  # batch_size clipped
-        clf.fit(X, y, sample_weight=weights)
+        try:
+            clf.fit(X, y, sample_weight=weights)
+        except ValueError as error:
+            # The one documented failure of valid input: plain SGD on unscaled
+            # data can overflow (scikit-learn's MLP fails there too). Nothing
+            # half-trained may be left behind.
+            assert "diverged" in str(error)
+            assert not hasattr(clf, "theta_")
+            return
         again = clone(clf).fit(X, y, sample_weight=weights)
 
     dtype = X.dtype

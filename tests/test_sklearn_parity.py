@@ -122,14 +122,13 @@ def test_same_numbers_with_early_stopping_binary(digits):
     assert ours.best_validation_score_ == theirs.best_validation_score_
 
 
-def test_same_numbers_for_partial_fit_and_warm_start(digits):
+def test_same_numbers_for_partial_fit(digits):
     X, y = digits
     theirs, ours = _pair("sgd")
     for _ in range(3):
         theirs.partial_fit(X, y, classes=np.unique(y))
         ours.partial_fit(X, y, classes=np.unique(y))
     assert_same_model(theirs, ours, rtol=1e-10)
-    theirs.set_params(warm_start=True, max_iter=2).fit(X, y)
-    ours.set_params(warm_start=True, max_iter=2).fit(X, y)
-    assert_same_model(theirs, ours, rtol=1e-10)
     assert ours.loss_curve_ == pytest.approx(theirs.loss_curve_, rel=1e-10)
+    # A warm-started fit differs on purpose: scikit-learn restarts the
+    # optimizer there, skce keeps its state (tests/test_features.py).

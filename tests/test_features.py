@@ -1,0 +1,176 @@
+"""What skce adds to MLPClassifier: warm starts that keep the optimizer,
+given initial weights, class weights and a user validation set."""
+
+import numpy as np
+import pytest
+from _reference import reference_cost
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.utils.class_weight import compute_sample_weight
+
+from skce import MLPCostClassifier
+
+quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+FIXED = dict(shuffle=False, tol=0.0, n_iter_no_change=10**6, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "solver, params",
+    [
+        ("gd", {"learning_rate_init": 0.1}),
+        ("sgd", {"learning_rate_init": 0.05, "batch_size": 64}),
+        ("sgd", {"learning_rate": "invscaling", "learning_rate_init": 0.5}),
+        ("adam", {"batch_size": 64}),
+    ],
+    ids=["gd", "sgd", "sgd-invscaling", "adam"],
+)
+@quiet
+def test_warm_start_keeps_the_optimizer_state(digits, solver, params):
+    X, y = digits
+    common = dict(hidden_layer_sizes=(20,), solver=solver, **FIXED, **params)
+    once = MLPCostClassifier(max_iter=20, **common).fit(X, y)
+    twice = MLPCostClassifier(max_iter=10, warm_start=True, **common).fit(X, y)
+    twice.fit(X, y)
+    np.testing.assert_array_equal(twice.theta_, once.theta_)
+    assert twice.loss_curve_ == once.loss_curve_ and twice.t_ == once.t_
+    stepwise = MLPCostClassifier(**common)
+    for _ in range(20):
+        stepwise.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_array_equal(stepwise.theta_, once.theta_)
+
+
+def test_given_initial_weights(digits):
+    X, y = digits
+    rng = np.random.RandomState(1)
+    coefs = [rng.normal(size=(64, 7)), rng.normal(size=(7, 10))]
+    intercepts = [rng.normal(size=7), rng.normal(size=10)]
+    clf = MLPCostClassifier((7,), solver="gd", activation="tanh", alpha=0.0)
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(max_iter=1).fit(
+            X, y, coefs_init=coefs, intercepts_init=intercepts
+        )
+    # The first loss is the cost of the given weights.
+    hidden = np.tanh(X @ coefs[0] + intercepts[0])
+    logits = hidden @ coefs[1] + intercepts[1]
+    expected = reference_cost("log_loss", logits, np.eye(10)[y]).mean()
+    assert clf.loss_curve_[0] == pytest.approx(expected, rel=1e-12)
+    # Given weights restart a warm-started network; the given arrays stay intact.
+    clf.set_params(warm_start=True, max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y, coefs_init=coefs, intercepts_init=intercepts)
+    assert clf.loss_curve_ == [pytest.approx(expected, rel=1e-12)]
+    assert not np.shares_memory(clf.coefs_[0], coefs[0])
+
+
+@pytest.mark.parametrize(
+    "coefs, intercepts, match",
+    [
+        ([np.zeros((64, 7))], None, "coefs_init must be a list of arrays of shapes"),
+        ([np.zeros((7, 64)), np.zeros((7, 10))], None, "shapes"),
+        (None, [np.zeros(7), np.zeros(9)], "intercepts_init must be"),
+        ([np.zeros((64, 7)), np.full((7, 10), np.nan)], None, "finite"),
+    ],
+)
+def test_bad_initial_weights_are_refused(digits, coefs, intercepts, match):
+    X, y = digits
+    clf = MLPCostClassifier((7,))
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y, coefs_init=coefs, intercepts_init=intercepts)
+    assert not hasattr(clf, "theta_")
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs"])
+@quiet
+def test_class_weight_dict_is_the_equivalent_sample_weight(digits, solver):
+    X, y = digits
+    class_weight = {0: 3.0, 1: 0.5, 7: 2.0}
+    params = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=15, random_state=0)
+    weighted = MLPCostClassifier(class_weight=class_weight, **params).fit(X, y)
+    sample_weight = np.array([class_weight.get(label, 1.0) for label in y])
+    explicit = MLPCostClassifier(**params).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(weighted.theta_, explicit.theta_)
+    both = MLPCostClassifier(class_weight=class_weight, **params)
+    both.fit(X, y, sample_weight=np.full(len(y), 2.0))
+    again = MLPCostClassifier(**params).fit(X, y, sample_weight=2 * sample_weight)
+    np.testing.assert_array_equal(both.theta_, again.theta_)
+
+
+@quiet
+def test_balanced_class_weight(digits):
+    X, y = digits
+    y = np.where(y == 0, "zero", "other")  # 10 % against 90 %
+    params = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=15, random_state=0)
+    balanced = MLPCostClassifier(class_weight="balanced", **params).fit(X, y)
+    explicit = MLPCostClassifier(**params).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y)
+    )
+    np.testing.assert_array_equal(balanced.theta_, explicit.theta_)
+
+
+def test_class_weight_errors(digits, multilabel):
+    X, y = digits
+    with pytest.raises(ValueError, match="not supported for partial_fit"):
+        MLPCostClassifier(class_weight="balanced").partial_fit(X, y, classes=range(10))
+    with pytest.raises(ValueError, match="not in the data"):
+        MLPCostClassifier(class_weight={42: 2.0}).fit(X, y)
+    with pytest.raises(ValueError, match="multilabel"):
+        MLPCostClassifier(class_weight={0: 2.0}).fit(*multilabel)
+    with pytest.raises(ValueError, match="'class_weight' parameter"):
+        MLPCostClassifier(class_weight="uniform").fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def split(digits):
+    X, y = digits
+    return X[:200], y[:200], X[200:], y[200:]
+
+
+@pytest.mark.parametrize("metric", ["score", "loss"])
+@quiet
+def test_user_validation_set_drives_early_stopping(split, metric):
+    X, y, X_val, y_val = split
+    clf = MLPCostClassifier((30,), early_stopping=True, early_stopping_metric=metric,
+                            n_iter_no_change=5, learning_rate_init=0.02, max_iter=300,
+                            random_state=0)  # fmt: skip
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert clf.n_iter_ < 300
+    assert len(clf.validation_scores_) == len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.t_ == clf.n_iter_ * len(y)  # all of X trained, none held out
+    # The restored weights are those of the best epoch for the chosen metric.
+    final_loss = log_loss(y_val, clf.predict_proba(X_val), labels=clf.classes_)
+    final_score = accuracy_score(y_val, clf.predict(X_val))
+    if metric == "loss":
+        assert final_loss == pytest.approx(min(clf.validation_loss_curve_), rel=1e-9)
+        assert clf.best_validation_loss_ == min(clf.validation_loss_curve_)
+    else:
+        assert final_score == clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@quiet
+def test_validation_curves_without_early_stopping(split, solver):
+    X, y, X_val, y_val = split
+    weights = np.random.RandomState(0).uniform(0.5, 2, len(y_val))
+    clf = MLPCostClassifier((20,), solver=solver, max_iter=15, random_state=0)
+    clf.fit(X, y, X_val=X_val, y_val=y_val, sample_weight_val=weights)
+    assert len(clf.validation_loss_curve_) == len(clf.loss_curve_)
+    final = log_loss(y_val, clf.predict_proba(X_val), sample_weight=weights)
+    assert clf.validation_loss_curve_[-1] == pytest.approx(final, rel=1e-9)
+    assert clf.validation_scores_[-1] == pytest.approx(
+        accuracy_score(y_val, clf.predict(X_val), sample_weight=weights)
+    )
+
+
+def test_validation_set_errors(split):
+    X, y, X_val, y_val = split
+    clf = MLPCostClassifier((5,), max_iter=2)
+    with pytest.raises(ValueError, match="together"):
+        clf.fit(X, y, X_val=X_val)
+    with pytest.raises(ValueError, match="without X_val"):
+        clf.fit(X, y, sample_weight_val=np.ones(3))
+    with pytest.raises(ValueError, match="features"):
+        clf.fit(X, y, X_val=X_val[:, :5], y_val=y_val)
+    with pytest.raises(ValueError, match="not seen in y"):
+        clf.fit(X[y < 5], y[y < 5], X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="'early_stopping_metric' parameter"):
+        clf.set_params(early_stopping_metric="auc").fit(X, y)
