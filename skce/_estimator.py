@@ -24,10 +24,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._codes import ACTIVATION_CODES, COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD
 from ._kernels import predict_logits, probabilities
 from ._layout import glorot_init, layer_views, n_parameters
-from ._params import validate_params
+from ._params import resolve_cost, validate_params
 from ._solvers import Problem, fit_lbfgs, fit_stochastic
 from ._validation import check_sample_weight, kernel_input
-from .costs import COSTS
 
 # Rows per chunk in prediction: large enough for efficient matrix products,
 # small enough that the hidden activations stay in cache.
@@ -70,15 +69,18 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
         Activation function of the hidden layers.
 
-    cost : {'log_loss', 'cross_entropy', 'quadratic'}, default='log_loss'
+    cost : {'log_loss', 'cross_entropy', 'quadratic'} or Cost, default='log_loss'
         The cost to minimize, which also fixes the output activation (see
-        :mod:`skce.costs` and the Notes):
+        :mod:`skce.costs` and the Notes), or an instance of your own subclass
+        of :class:`skce.costs.Cost`:
 
         - 'log_loss': softmax outputs with the log-likelihood cost for a
           multiclass target, logistic outputs with the binary cross-entropy
           for binary and multilabel targets; scikit-learn's objective.
         - 'cross_entropy': logistic outputs, cross-entropy cost.
         - 'quadratic': logistic outputs, quadratic cost.
+        - a :class:`~skce.costs.Cost` with Numba-jitted ``fn(a, y)`` and
+          ``delta(z, a, y)``, as in :mod:`skce.costs`.
 
     solver : {'gd', 'sgd', 'adam', 'lbfgs'}, default='adam'
         The solver for weight optimization.
@@ -577,7 +579,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         if not incremental:
             self._check_weighted_classes(Y, sample_weight)
 
-        cost = COSTS[self.cost].for_target(self._label_binarizer.y_type_)
+        cost = resolve_cost(self.cost).for_target(self._label_binarizer.y_type_)
         layer_units = np.array(
             [X.shape[1], *hidden_layer_sizes, Y.shape[1]], dtype=np.int64
         )
@@ -597,7 +599,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             sample_weight,
             layer_units,
             ACTIVATION_CODES[self.activation],
-            cost.code,
+            cost,
             self.alpha,
         )
         validation = self._validation_problem(problem, *validation)

@@ -171,7 +171,53 @@ def forward(X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def output_cost_and_delta(cost, Z, Y, sample_weight, has_weight, delta, row_cost):
+def custom_cost_and_delta(
+    softmax, Z, Y, sample_weight, has_weight, delta, row_cost, fn, fn_delta
+):
+    """``output_cost_and_delta`` for a user's cost: jitted ``fn`` and ``fn_delta``.
+
+    Per sample, the output activations ``a`` (softmax or sigmoid of ``z``)
+    are formed here, then ``fn(a, y)`` gives the cost and
+    ``fn_delta(z, a, y)`` the error, Nielsen's interface; all three vectors
+    are float64. The length of the returned error is checked, since a wrong
+    one would be read out of bounds.
+    """
+    n_rows, n_out = Z.shape
+    z = np.empty(n_out)
+    a = np.empty(n_out)
+    y = np.empty(n_out)
+    total = 0.0
+    for i in range(n_rows):
+        w = sample_weight[i] if has_weight else 1.0
+        for j in range(n_out):
+            z[j] = Z[i, j]
+            y[j] = Y[i, j]
+        if softmax:
+            z_max = z.max()
+            s = 0.0
+            for j in range(n_out):
+                a[j] = np.exp(z[j] - z_max)
+                s += a[j]
+            for j in range(n_out):
+                a[j] /= s
+        else:
+            for j in range(n_out):
+                a[j] = sigmoid(z[j])
+        cost_i = fn(a, y)
+        error = fn_delta(z, a, y)
+        if error.shape[0] != n_out:
+            raise ValueError("a custom cost's delta returned the wrong length")
+        for j in range(n_out):
+            delta[i, j] = error[j] * w
+        row_cost[i] = cost_i
+        total += w * cost_i
+    return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def output_cost_and_delta(
+    cost, Z, Y, sample_weight, has_weight, delta, row_cost, fn=None, fn_delta=None
+):
     """Weighted sum of the per-sample costs, and the output-layer error.
 
     ``Z`` are the output logits, ``Y`` the targets in [0, 1], both
@@ -186,8 +232,15 @@ def output_cost_and_delta(cost, Z, Y, sample_weight, has_weight, delta, row_cost
     - quadratic (sigmoid): ``C = 1/2 sum_j (a_j - y_j)^2``,
       ``delta = (a - y) a (1 - a)``
 
-    with ``lse`` the log-sum-exp and ``sp`` the softplus.
+    with ``lse`` the log-sum-exp and ``sp`` the softplus. With a user's
+    cost (``fn`` not None) ``cost`` only picks the output activation, softmax
+    for the log-likelihood code and sigmoid otherwise.
     """
+    if fn is not None:
+        softmax = cost == COST_LOG_LIKELIHOOD
+        return custom_cost_and_delta(
+            softmax, Z, Y, sample_weight, has_weight, delta, row_cost, fn, fn_delta
+        )
     n_rows, n_out = Z.shape
     total = 0.0
     for i in range(n_rows):
@@ -249,6 +302,8 @@ def loss_and_grad(
     alpha,
     grad,
     work,
+    fn=None,
+    fn_delta=None,
 ):
     """Regularized mean cost of a batch and its gradient (backpropagation).
 
@@ -259,7 +314,9 @@ def loss_and_grad(
 
     the objective of scikit-learn's MLP (``w_i = 1`` without sample weights).
     ``grad`` (shaped like ``theta``) is overwritten with :math:`\\nabla L`;
-    returns :math:`L` as a float64.
+    returns :math:`L` as a float64. ``fn`` and ``fn_delta`` are a user's
+    cost functions, or None for the built-in costs (see
+    ``output_cost_and_delta``).
     """
     n_rows = rows.shape[0]
     n_weight_layers = layer_units.shape[0] - 1
@@ -278,7 +335,7 @@ def loss_and_grad(
     D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
     row_cost = np.empty(n_rows)
     weighted_cost = output_cost_and_delta(
-        cost, Z, Y, sample_weight, has_weight, D, row_cost
+        cost, Z, Y, sample_weight, has_weight, D, row_cost, fn, fn_delta
     )
 
     weight_sum = 0.0

@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._codes import ACTIVATION_CODES
-from .costs import COSTS
+from .costs import COSTS, Cost
 
 SOLVERS = ("gd", "sgd", "adam", "lbfgs")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
@@ -94,7 +94,12 @@ def _batch_size():
 
 CONSTRAINTS = {
     "activation": _options(*ACTIVATION_CODES),
-    "cost": _options(*COSTS),
+    "cost": (
+        lambda value: (
+            isinstance(value, Cost) or (isinstance(value, str) and value in COSTS)
+        ),
+        f"a str among {sorted(COSTS)!r} or an instance of skce.costs.Cost",
+    ),
     "solver": _options(*SOLVERS),
     "alpha": _number("float", 0, None),
     "batch_size": _batch_size(),
@@ -138,7 +143,14 @@ def validate_params(estimator):
                 f"The {key!r} parameter of {name} must be {text}. "
                 f"Got {value!r} instead."
             )
+    if isinstance(params["cost"], Cost):
+        params["cost"].check()
     return hidden_layer_sizes(params["hidden_layer_sizes"], name)
+
+
+def resolve_cost(cost):
+    """The cost object for the ``cost`` parameter (a name or a Cost)."""
+    return cost if isinstance(cost, Cost) else COSTS[cost]
 
 
 def hidden_layer_sizes(value, name="MLPCostClassifier"):

@@ -55,7 +55,11 @@ def blas_threads(layer_units, n_rows):
 
 
 class Problem:
-    """What every solver needs to know about one fit: data, network and cost."""
+    """What every solver needs to know about one fit: data, network and cost.
+
+    ``cost`` is a ``skce.costs.Cost``; the kernels get its ``kernel_code``
+    and, for a user's cost, its two jitted functions (``cost_functions``).
+    """
 
     def __init__(self, X, Y, sample_weight, layer_units, act, cost, alpha):
         self.X = X  # validated X, dense or CSR (kept for the validation split)
@@ -64,13 +68,16 @@ class Problem:
         self.sample_weight = sample_weight
         self.layer_units = layer_units
         self.act = act
-        self.cost = cost
+        self.cost_object = cost
+        self.cost = cost.kernel_code
+        self.cost_functions = cost.kernel_functions()
         self.alpha = float(alpha)
 
     def subset(self, X, Y, sample_weight):
         return Problem(
-            X, Y, sample_weight, self.layer_units, self.act, self.cost, self.alpha
-        )
+            X, Y, sample_weight, self.layer_units, self.act, self.cost_object,
+            self.alpha,
+        )  # fmt: skip
 
     def weight_args(self):
         """The kernels' ``(sample_weight, has_weight)`` pair."""
@@ -111,6 +118,7 @@ def fit_lbfgs(est, problem, validation=None):
             problem.alpha,
             grad,
             work,
+            *problem.cost_functions,
         )
         return loss, grad.astype(np.float64)
 
@@ -237,6 +245,7 @@ def _epoch_loop(
             state["m"],
             state["v"],
             state["step"],
+            *train.cost_functions,
         )
         if not np.isfinite(loss):
             raise ValueError(
@@ -390,7 +399,7 @@ def validation_metrics(est, validation, theta):
     row_cost = np.empty(logits.shape[0])
     total = output_cost_and_delta(
         validation.cost, logits, validation.Y, weights, has_weight,
-        np.empty_like(logits), row_cost,
+        np.empty_like(logits), row_cost, *validation.cost_functions,
     )  # fmt: skip
     weight_sum = weights.sum(dtype=np.float64) if has_weight else logits.shape[0]
     return float(score), float(total / weight_sum)

@@ -82,6 +82,8 @@ def run_epoch(
     m,
     v,
     step,
+    fn=None,
+    fn_delta=None,
 ):
     """One pass over the data in mini-batches of ``batch_size`` rows.
 
@@ -130,6 +132,8 @@ def run_epoch(
                 alpha,
                 grad,
                 work,
+                fn,
+                fn_delta,
             )
         else:
             for i in range(n_rows):
@@ -157,6 +161,8 @@ def run_epoch(
                 alpha,
                 grad,
                 work,
+                fn,
+                fn_delta,
             )
         if not np.isfinite(batch_loss):
             return batch_loss, step

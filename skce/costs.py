@@ -20,9 +20,48 @@ With one output unit (binary targets) or several independent ones
 (multilabel targets) a softmax makes no sense, and ``"log_loss"`` becomes the
 binary cross-entropy on logistic outputs, as in scikit-learn's
 ``MLPClassifier``; :meth:`Cost.for_target` makes that switch.
+
+Your own cost
+-------------
+
+Subclass :class:`Cost`, name its output activation, and give ``fn`` and
+``delta`` as Numba-jitted static methods for *one sample* (float64 vectors
+of the output activations ``a``, targets ``y`` and logits ``z``)::
+
+    import numpy as np
+    from numba import njit
+    from skce.costs import Cost
+
+    class FocalCost(Cost):
+        \"\"\"Binary focal cost with gamma = 2 on logistic outputs.\"\"\"
+
+        name = "focal"
+        output_activation = "logistic"
+
+        @staticmethod
+        @njit
+        def fn(a, y):
+            return -np.sum(y * (1 - a) ** 2 * np.log(a)
+                           + (1 - y) * a ** 2 * np.log(1 - a))
+
+        @staticmethod
+        @njit
+        def delta(z, a, y):
+            positive = 2 * a * (1 - a) ** 2 * np.log(a) - (1 - a) ** 3
+            negative = -2 * a ** 2 * (1 - a) * np.log(1 - a) + a ** 3
+            return y * positive + (1 - y) * negative
+
+    MLPCostClassifier(cost=FocalCost()).fit(X, y)
+
+The compiled training kernels call these two functions for every sample.
+They are compiled once per process (a cost passed as a function cannot be
+cached on disk), and they see the activations, not the logits, so a
+logarithm of ``a`` is yours to keep finite. Instances of a class defined at
+module level survive ``clone``, ``pickle`` and ``GridSearchCV``.
 """
 
 import numpy as np
+from numba.extending import is_jitted
 
 from ._codes import COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC
 from ._kernels import output_cost_and_delta
@@ -37,21 +76,59 @@ __all__ = [
 
 
 class Cost:
-    """Base class of the costs: a name, an output activation and a kernel code.
+    """Base class of the costs: Nielsen's ``fn`` and ``delta``, an activation.
+
+    The built-in costs set ``code``, under which the compiled kernels compute
+    them inline. A user's cost leaves ``code`` as None and defines ``fn(a,
+    y)`` and ``delta(z, a, y)`` as Numba-jitted static methods for one
+    sample; see the module documentation for an example.
 
     Attributes
     ----------
     name : str
-        The string users pass as ``cost=``.
+        A short name (for built-in costs, the string users pass as
+        ``cost=``).
     output_activation : {"softmax", "logistic"}
         Activation of the output layer that goes with this cost.
-    code : int
-        The integer that selects this cost inside the compiled kernels.
+    code : int or None
+        The integer that selects a built-in cost inside the kernels.
     """
 
     name = None
     output_activation = None
     code = None
+
+    @property
+    def kernel_code(self):
+        """The kernels' code: the cost itself, or (user costs) the activation."""
+        if self.code is not None:
+            return self.code
+        if self.output_activation == "softmax":
+            return COST_LOG_LIKELIHOOD
+        return COST_CROSS_ENTROPY
+
+    def kernel_functions(self):
+        """``(fn, delta)`` for the kernels: None for built-in costs."""
+        if self.code is not None:
+            return None, None
+        return type(self).fn, type(self).delta
+
+    def check(self):
+        """Raise a ``TypeError`` unless this cost follows the protocol."""
+        if self.output_activation not in ("softmax", "logistic"):
+            raise TypeError(
+                f"{type(self).__name__}.output_activation must be 'softmax' or "
+                f"'logistic', got {self.output_activation!r}."
+            )
+        if self.code is None:
+            for method in ("fn", "delta"):
+                if not is_jitted(getattr(type(self), method)):
+                    raise TypeError(
+                        f"{type(self).__name__}.{method} must be a Numba-jitted "
+                        f"static method (@staticmethod over @numba.njit), got "
+                        f"{getattr(type(self), method)!r}."
+                    )
+        return self
 
     def fn(self, a, y):
         """Cost of output activations ``a`` for targets ``y``.
@@ -123,6 +200,11 @@ class Cost:
 
     def for_target(self, target_type):
         """The cost to train on for a target type of ``type_of_target``."""
+        if self.output_activation == "softmax" and target_type != "multiclass":
+            raise ValueError(
+                f"The cost {type(self).__name__} has softmax outputs, which need a "
+                f"multiclass target; the target is {target_type}."
+            )
         return self
 
     def _evaluate(self, z, y):
@@ -130,7 +212,10 @@ class Cost:
         delta = np.empty_like(z)
         cost = np.empty(n_samples)
         no_weight = np.empty(0)
-        output_cost_and_delta(self.code, z, y, no_weight, False, delta, cost)
+        output_cost_and_delta(
+            self.kernel_code, z, y, no_weight, False, delta, cost,
+            *self.kernel_functions(),
+        )  # fmt: skip
         return cost, delta
 
     def __repr__(self):
