@@ -24,6 +24,7 @@ from ._kernels import (
     predict_logits,
     workspace_size,
 )
+from ._progress import Progress
 from ._updates import run_epoch
 from ._validation import kernel_input
 
@@ -127,23 +128,32 @@ def fit_lbfgs(est, problem, validation=None):
         est.validation_scores_, est.validation_loss_curve_ = [], []
         est.best_validation_score_, est.best_validation_loss_ = -np.inf, np.inf
 
+    progress = Progress(est.verbose, est.max_iter, unit="iteration")
+
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
-        if est.verbose:
-            print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+        progress.loss(len(curve), curve[-1])
         if validation is not None:
             x = intermediate_result.x.astype(theta.dtype)
-            record_validation(est, validation, x)
+            record_validation(est, validation, x, progress)
+        progress.end_epoch()
 
-    with blas_threads(problem.layer_units, n_samples):
-        result = scipy.optimize.minimize(
-            loss_grad,
-            theta.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=record,
-            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-        )
+    try:
+        with blas_threads(problem.layer_units, n_samples):
+            result = scipy.optimize.minimize(
+                loss_grad,
+                theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=record,
+                options={
+                    "maxfun": est.max_fun,
+                    "maxiter": est.max_iter,
+                    "gtol": est.tol,
+                },
+            )
+    finally:
+        progress.close()
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         raise ValueError(
             f"L-BFGS diverged: the loss became {result.fun}. Scale the input data "
@@ -162,7 +172,7 @@ def fit_lbfgs(est, problem, validation=None):
             "the data as shown in https://scikit-learn.org/stable/modules/"
             "preprocessing.html",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
@@ -192,21 +202,27 @@ def fit_stochastic(est, problem, random_state, incremental, validation=None):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
                 "going to be clipped",
-                stacklevel=4,
+                stacklevel=5,
             )
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
-    with blas_threads(train.layer_units, batch_size):
-        _epoch_loop(
-            est, train, validation, state, solver, batch_size, random_state, incremental
-        )
+    progress = Progress(est.verbose, 1 if incremental else est.max_iter)
+    try:
+        with blas_threads(train.layer_units, batch_size):
+            _epoch_loop(
+                est, train, validation, state, solver, batch_size, random_state,
+                incremental, progress,
+            )  # fmt: skip
+    finally:
+        progress.close()
     if est.early_stopping:
         est.theta_[:] = est._best_theta
 
 
 def _epoch_loop(
-    est, train, validation, state, solver, batch_size, random_state, incremental
-):
+    est, train, validation, state, solver, batch_size, random_state, incremental,
+    progress,
+):  # fmt: skip
     n_samples = train.data.n_samples
     shuffled = est.shuffle and solver != SOLVER_GD
     weights, has_weight = train.weight_args()
@@ -258,10 +274,9 @@ def _epoch_loop(
         est.loss_ = float(loss)
         est.t_ += n_samples
         est.loss_curve_.append(est.loss_)
-        if est.verbose:
-            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-
-        _update_no_improvement_count(est, validation)
+        progress.loss(est.n_iter_, est.loss_)
+        _update_no_improvement_count(est, validation, progress)
+        progress.end_epoch()
 
         if solver != SOLVER_ADAM and est.learning_rate == "invscaling":
             state["learning_rate"] = (
@@ -276,7 +291,7 @@ def _epoch_loop(
                 f"{what} did not improve more than tol={est.tol:f} for "
                 f"{est.n_iter_no_change} consecutive epochs."
             )
-            if _should_stop(est, state, message, solver):
+            if _should_stop(est, state, message, solver, progress):
                 break
             est._no_improvement_count = 0
 
@@ -287,7 +302,7 @@ def _epoch_loop(
                 f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
 
@@ -405,13 +420,16 @@ def validation_metrics(est, validation, theta):
     return float(score), float(total / weight_sum)
 
 
-def record_validation(est, validation, theta):
-    """Append this epoch's validation score and loss; True if it is the best."""
+def record_validation(est, validation, theta, progress):
+    """Record this epoch's validation score and loss.
+
+    Returns ``(improved, best)``: whether the metric early stopping watches
+    improved by ``tol``, and whether it is the best so far.
+    """
     score, loss = validation_metrics(est, validation, theta)
     est.validation_scores_.append(score)
     est.validation_loss_curve_.append(loss)
-    if est.verbose:
-        print(f"Validation score: {score:f}, validation loss: {loss:.8f}")
+    progress.validation(score, loss)
     if est.early_stopping_metric == "loss":
         improved = loss < est.best_validation_loss_ - est.tol
         best = loss < est.best_validation_loss_
@@ -423,10 +441,10 @@ def record_validation(est, validation, theta):
     return improved, best
 
 
-def _update_no_improvement_count(est, validation):
+def _update_no_improvement_count(est, validation, progress):
     improved = best = False
     if validation is not None:
-        improved, best = record_validation(est, validation, est.theta_)
+        improved, best = record_validation(est, validation, est.theta_, progress)
     if est.early_stopping:
         if best:
             est._best_theta = est.theta_.copy()
@@ -438,17 +456,14 @@ def _update_no_improvement_count(est, validation):
     est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
 
 
-def _should_stop(est, state, message, solver):
+def _should_stop(est, state, message, solver, progress):
     """scikit-learn's ``trigger_stopping``: 'adaptive' divides the rate by 5."""
     if solver == SOLVER_ADAM or est.learning_rate != "adaptive":
-        if est.verbose:
-            print(message + " Stopping.")
+        progress.note(message + " Stopping.")
         return True
     if state["learning_rate"] <= 1e-6:
-        if est.verbose:
-            print(message + " Learning rate too small. Stopping.")
+        progress.note(message + " Learning rate too small. Stopping.")
         return True
     state["learning_rate"] /= 5.0
-    if est.verbose:
-        print(message + f" Setting learning rate to {state['learning_rate']:f}")
+    progress.note(message + f" Setting learning rate to {state['learning_rate']:f}")
     return False

@@ -440,3 +440,16 @@ def test_small_and_large_inputs_are_checked_alike(fitted, digits, rows):
         clf.predict(X[:, :10])
     with pytest.raises(ValueError):
         clf.predict(X[0])
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warnings_point_at_the_callers_line(digits, solver):
+    X, y = digits
+    clf = MLPCostClassifier((5,), solver=solver, max_iter=1)
+    with pytest.warns(ConvergenceWarning) as record:
+        clf.fit(X, y)
+    assert record[0].filename == __file__
+    if solver in ("sgd", "adam"):  # gd and lbfgs take no batch size
+        with pytest.warns(UserWarning, match="clipped") as record:
+            clf.set_params(batch_size=10**6, max_iter=50, n_iter_no_change=50).fit(X, y)
+        assert record[0].filename == __file__

@@ -174,3 +174,79 @@ def test_validation_set_errors(split):
         clf.fit(X[y < 5], y[y < 5], X_val=X_val, y_val=y_val)
     with pytest.raises(ValueError, match="'early_stopping_metric' parameter"):
         clf.set_params(early_stopping_metric="auc").fit(X, y)
+
+
+@quiet
+def test_progress_bar_and_lines(digits, capsys):
+    X, y = digits
+    MLPCostClassifier((5,), max_iter=3, verbose=2, early_stopping=True).fit(X, y)
+    captured = capsys.readouterr()
+    assert "3/3" in captured.err and "val_score" in captured.err  # tqdm's bar
+    assert "Iteration" not in captured.out
+    MLPCostClassifier((5,), max_iter=3, verbose=True, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Iteration 3, loss = " in out and "Validation score: " in out
+
+
+def test_progress_without_tqdm_prints_lines(digits, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    X, y = digits
+    with pytest.warns(UserWarning, match="tqdm, which is not installed"):
+        with pytest.warns(ConvergenceWarning):
+            MLPCostClassifier((5,), max_iter=2, verbose=2).fit(X, y)
+    assert "Iteration 2, loss = " in capsys.readouterr().out
+
+
+@quiet
+def test_loss_curve_display(split):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skce import LossCurveDisplay
+
+    X, y, X_val, y_val = split
+    one = MLPCostClassifier((10,), max_iter=8, random_state=0).fit(X, y)
+    display = LossCurveDisplay.from_estimator(one)
+    np.testing.assert_array_equal(display.line_.get_ydata(), one.loss_curve_)
+    assert display.ax_.figure is display.figure_ and display.score_ax_ is None
+
+    several = [
+        MLPCostClassifier((10,), cost=cost, max_iter=8, random_state=0).fit(
+            X, y, X_val=X_val, y_val=y_val
+        )
+        for cost in ("cross_entropy", "quadratic")
+    ]
+    several.append(
+        make_pipeline(
+            StandardScaler(),
+            MLPCostClassifier((10,), solver="lbfgs", max_iter=8, early_stopping=True),
+        ).fit(X, y)
+    )
+    _, ax = plt.subplots()
+    display = LossCurveDisplay.from_estimator(several, ax=ax, labels=["ce", "q", "lb"])
+    assert display.ax_ is ax and len(display.line_) == 3
+    np.testing.assert_array_equal(
+        display.lines_["q", "validation loss"].get_ydata(),
+        several[1].validation_loss_curve_,
+    )
+    np.testing.assert_array_equal(
+        display.lines_["ce", "validation score"].get_ydata(),
+        several[0].validation_scores_,
+    )
+    with pytest.raises(ValueError, match="labels"):
+        LossCurveDisplay.from_estimator(several, labels=["a"])
+    with pytest.raises(Exception, match="not fitted"):
+        LossCurveDisplay.from_estimator(MLPCostClassifier())
+    plt.close("all")
