@@ -486,7 +486,16 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     @available_if(_partial_fit_available)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        classes=None,
+        sample_weight=None,
+        *,
+        coefs_init=None,
+        intercepts_init=None,
+    ):
         """Update the model with one epoch over the given data.
 
         Parameters
@@ -506,12 +515,23 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
+        coefs_init, intercepts_init : list of array-like, default=None
+            Initial weights and biases for the call that starts the network
+            (the first call), as in :meth:`fit`; refused afterwards.
+
         Returns
         -------
         self : object
             The updated estimator.
         """
         binarizer = None
+        if hasattr(self, "theta_") and (
+            coefs_init is not None or intercepts_init is not None
+        ):
+            raise ValueError(
+                "coefs_init and intercepts_init start a network: partial_fit takes "
+                "them on its first call only."
+            )
         if not hasattr(self, "classes_"):
             multilabel = type_of_target(y).startswith("multilabel")
             if classes is None and not multilabel:
@@ -528,7 +548,13 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 f"partial_fit, which was {self.classes_!r}."
             )
         return self._fit_atomically(
-            X, y, sample_weight, incremental=True, binarizer=binarizer
+            X,
+            y,
+            sample_weight,
+            incremental=True,
+            binarizer=binarizer,
+            coefs_init=coefs_init,
+            intercepts_init=intercepts_init,
         )
 
     def _fit_atomically(self, *args, **kwargs):

@@ -1,0 +1,144 @@
+"""The skce command line."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skce._cli import main
+
+
+def test_compare_on_digits(tmp_path, capsys):
+    status = main(
+        [
+            "compare",
+            "--costs",
+            "quadratic",
+            "cross_entropy",
+            "--solvers",
+            "lbfgs",
+            "adam",
+            "--cv",
+            "2",
+            "--max-iter",
+            "30",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0
+    rows = [line.split() for line in out.splitlines() if line[:4].strip().isdigit()]
+    assert [row[0] for row in rows] == ["1", "2", "3", "4"]
+    accuracies = [float(row[3]) for row in rows]
+    assert accuracies == sorted(accuracies, reverse=True) and min(accuracies) > 0.8
+    assert "[4/4] cross_entropy + adam" in err or "[4/4] quadratic + adam" in err
+    assert (tmp_path / "loss_curves.png").stat().st_size > 0
+
+
+@pytest.fixture
+def digits_csv(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path / "digits.csv"
+    header = ",".join([f"pixel{i}" for i in range(64)] + ["digit"])
+    rows = [
+        ",".join(map(str, [*x, label]))
+        for x, label in zip(X[:300], y[:300], strict=True)
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_compare_on_a_csv_file(digits_csv, tmp_path, capsys):
+    status = main(
+        [
+            "compare",
+            "--csv",
+            str(digits_csv),
+            "--target",
+            "digit",
+            "--costs",
+            "log_loss",
+            "--solvers",
+            "lbfgs",
+            "--cv",
+            "3",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert status == 0
+    assert "log_loss       lbfgs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--csv", "/no/such/file.csv", "--target", "y"],
+            "cannot read /no/such/file.csv",
+        ),
+        (["--csv", "{csv}", "--target", "label"], "has no column 'label'"),
+        (["--csv", "{bad}", "--target", "digit"], "non-numeric feature value"),
+        (["--csv", "{csv}"], "--csv needs --target COLUMN"),
+        (["--cv", "1"], "--cv must be at least 2"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    digits_csv, tmp_path, capsys, args, message
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,digit\n1,x,0\n2,3,1\n")
+    args = [a.format(csv=digits_csv, bad=bad) for a in args]
+    assert main(["compare", *args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("skce: error: ") and message in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_unknown_option_is_status_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--costs", "hinge"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'hinge'" in capsys.readouterr().err
+
+
+def test_slowdown(tmp_path, capsys):
+    assert main(["slowdown", "--epochs", "40", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    gradient = {
+        tuple(line.split()[:2]): float(line.split()[-2])
+        for line in lines
+        if line.startswith(("quadratic", "cross"))
+    }
+    assert gradient["cross_entropy", "(2.0,"] > 50 * gradient["quadratic", "(2.0,"]
+    assert (tmp_path / "learning_slowdown.png").exists()
+
+
+def test_help_of_every_command():
+    for args in ([], ["compare"], ["slowdown"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "skce", *args, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "usage: skce" in result.stdout
+    assert (
+        "--target COLUMN"
+        in subprocess.run(
+            [sys.executable, "-m", "skce", "compare", "--help"],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+
+
+def test_csv_loader_reads_labels_as_strings(digits_csv):
+    from skce._cli import load_csv
+
+    X, y = load_csv(digits_csv, "digit")
+    assert X.shape == (300, 64) and y.dtype.kind == "U"
+    np.testing.assert_array_equal(y[:3], ["0", "1", "2"])

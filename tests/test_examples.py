@@ -1,0 +1,38 @@
+"""Every example runs (smaller settings via SKCE_EXAMPLES_QUICK) and saves."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+def test_there_are_examples():
+    assert {path.name for path in EXAMPLES} >= {
+        "plot_learning_slowdown.py",
+        "quickstart.py",
+    }
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
+def test_example_runs(script, tmp_path):
+    env = dict(
+        os.environ,
+        SKCE_EXAMPLES_QUICK="1",
+        SKCE_FIGURES=str(tmp_path),
+        MPLBACKEND="Agg",
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    if script.name.startswith("plot_"):
+        assert list(tmp_path.glob("*.png")), "a plot_ example must save a figure"
