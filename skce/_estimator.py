@@ -249,7 +249,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features seen during fit, when they are all strings.
 
     See Also
@@ -283,8 +283,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     Nielsen, Michael A. "Neural Networks and Deep Learning", chapter 3,
     Determination Press, 2015.
 
-    :arxiv:`Kingma, Diederik, and Jimmy Ba (2014)
-    "Adam: A method for stochastic optimization." <1412.6980>`
+    Kingma, Diederik, and Jimmy Ba. "Adam: A method for stochastic
+    optimization." arXiv:1412.6980, 2014.
 
     Liu, Dong C., and Jorge Nocedal. "On the limited memory BFGS method for
     large scale optimization." Mathematical Programming 45 (1989): 503-528.
