@@ -140,22 +140,23 @@ class LossCurveDisplay:
             epochs = range(1, len(loss) + 1)
             (line,) = ax.plot(epochs, loss, label=f"{label}: loss")
             self.lines_[label, "loss"] = line
-            if show_validation and val_loss:
-                self.lines_[label, "validation loss"] = ax.plot(
-                    range(1, len(val_loss) + 1),
-                    val_loss,
-                    linestyle="--",
+            if not show_validation:
+                continue
+            for kind, curve, style in (
+                ("validation loss", val_loss, "--"),
+                ("validation score", val_score, ":"),
+            ):
+                if not curve:
+                    continue
+                if kind == "validation score":
+                    score_ax = score_ax or ax.twinx()
+                target = ax if kind == "validation loss" else score_ax
+                self.lines_[label, kind] = target.plot(
+                    range(1, len(curve) + 1),
+                    curve,
+                    linestyle=style,
                     color=line.get_color(),
-                    label=f"{label}: validation loss",
-                )[0]
-            if show_validation and val_score:
-                score_ax = score_ax or ax.twinx()
-                self.lines_[label, "validation score"] = score_ax.plot(
-                    range(1, len(val_score) + 1),
-                    val_score,
-                    linestyle=":",
-                    color=line.get_color(),
-                    label=f"{label}: validation accuracy",
+                    label=f"{label}: {kind}",
                 )[0]
         ax.set_xlabel("epoch (L-BFGS: iteration)")
         ax.set_ylabel("loss")

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _reference import reference_cost, reference_delta
+from _reference import numeric_delta, reference_cost, reference_delta
 from scipy.special import expit, logsumexp
 
 from skce.costs import (
@@ -35,16 +35,7 @@ def test_delta_is_the_derivative_of_the_cost(name):
     z = rng.normal(size=(6, 3))
     y = _targets(name, rng, z.shape)
     cost = COSTS[name]
-    step = 1e-6
-    numeric = np.empty_like(z)
-    for index in np.ndindex(z.shape):
-        up, down = z.copy(), z.copy()
-        up[index] += step
-        down[index] -= step
-        row = index[0]
-        numeric[index] = (
-            cost.from_logits(up, y)[row] - cost.from_logits(down, y)[row]
-        ) / (2 * step)
+    numeric = numeric_delta(cost, z, y)
     np.testing.assert_allclose(cost.delta(z, None, y), numeric, rtol=1e-6, atol=1e-9)
 
 
