@@ -831,10 +831,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     # -- prediction ----------------------------------------------------------
 
-    def _output_logits(self, data):
+    def _output_logits(self, data, theta=None):
+        """Output logits of the fitted network, or of ``theta`` (same layout)."""
         return predict_logits(
             *data.kernel_args(),
-            self._check_theta(),
+            self._check_theta() if theta is None else theta,
             self._layer_units,
             ACTIVATION_CODES[self._activation],
             _PREDICT_CHUNK,
@@ -853,7 +854,10 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     def _predict_from_input(self, data):
-        proba = self._probabilities(data)
+        return self._labels_from_logits(self._output_logits(data))
+
+    def _labels_from_logits(self, logits):
+        proba = self._probabilities_from_logits(logits)
         if self.n_outputs_ == 1:
             proba = proba[:, 1]
         return self._label_binarizer.inverse_transform(proba)

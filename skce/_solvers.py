@@ -18,12 +18,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import ThreadpoolController
 
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD
-from ._kernels import (
-    loss_and_grad,
-    output_cost_and_delta,
-    predict_logits,
-    workspace_size,
-)
+from ._kernels import loss_and_grad, output_cost_and_delta, workspace_size
 from ._progress import Progress
 from ._updates import run_epoch
 from ._validation import kernel_input
@@ -399,14 +394,8 @@ def _validation_split(est, problem, random_state):
 
 def validation_metrics(est, validation, theta):
     """Accuracy and mean cost (no L2 term) of ``theta`` on a validation set."""
-    logits = predict_logits(
-        *validation.data.kernel_args(), theta, validation.layer_units,
-        validation.act, 1024,
-    )  # fmt: skip
-    proba = est._probabilities_from_logits(logits)
-    predicted = est._label_binarizer.inverse_transform(
-        proba[:, 1] if est.n_outputs_ == 1 else proba
-    )
+    logits = est._output_logits(validation.data, theta)
+    predicted = est._labels_from_logits(logits)
     score = accuracy_score(
         validation.labels, predicted, sample_weight=validation.sample_weight
     )
