@@ -6,7 +6,9 @@ training accuracy of each (a row whose accuracies differ by more than 2
 points is marked invalid). The large workloads also report skce's achieved
 GFLOP/s as a share of the machine's matrix-product peak, measured here with
 NumPy. Start-up costs (cold and warm Numba cache) and peak memory are measured
-in child processes. The table is printed and written as JSON.
+in child processes. A last section times two fits in two threads against the
+same two fits one after the other (BLAS limited to one thread), for skce and
+scikit-learn. The table is printed and written as JSON.
 
     python benchmarks/bench.py            # the full suite (several minutes)
     python benchmarks/bench.py --quick    # a tiny version, a few seconds
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +34,7 @@ import sklearn
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import skce
 from skce import MLPCostClassifier
@@ -422,6 +425,67 @@ def peak_memory(X, y):
     return report
 
 
+# -- two fits in two threads -------------------------------------------------
+
+THREAD_SOLVERS = ("adam", "sgd", "lbfgs")
+THREAD_SPEEDUP_TARGET = 1.6
+
+
+def thread_speedup(rounds, epochs):
+    """Two digits fits, serial and in two threads, with one BLAS thread each.
+
+    skce's kernels release the GIL, so on two cores the threaded pair should
+    take little more than one fit. Both fits of a pair have their own
+    random_state; the threaded models must equal the serial ones bit for bit.
+    """
+    X, y = load("digits", {}, "float64")
+    report = {"epochs": epochs, "target": THREAD_SPEEDUP_TARGET}
+    for library, cls in (("skce", MLPCostClassifier), ("sklearn", MLPClassifier)):
+        for solver in THREAD_SOLVERS:
+            w = Workload("T", "digits", (100,), solver, epochs=epochs)
+
+            def fit(seed, w=w, cls=cls):
+                return cls(**{**common_params(w), "random_state": seed}).fit(X, y)
+
+            serial, threaded = [], []
+            # catch_warnings is not thread-safe: one filter around both threads.
+            one_thread = threadpool_limits(limits=1, user_api="blas")
+            with one_thread, warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fit(0)  # compile outside the timed rounds
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    for _ in range(rounds):
+                        start = time.perf_counter()
+                        alone = [fit(seed) for seed in (0, 1)]
+                        serial.append(time.perf_counter() - start)
+                        start = time.perf_counter()
+                        together = list(pool.map(fit, (0, 1)))
+                        threaded.append(time.perf_counter() - start)
+            coefs = [getattr(m, "theta_", None) for m in alone + together]
+            identical = library != "skce" or all(
+                np.array_equal(a, b) for a, b in zip(coefs[:2], coefs[2:], strict=True)
+            )
+            report[f"{library}-{solver}"] = {
+                "serial_seconds": float(np.median(serial)),
+                "threaded_seconds": float(np.median(threaded)),
+                "speedup": float(np.median(serial) / np.median(threaded)),
+                "bitwise_identical": identical,
+            }
+    return report
+
+
+def format_threads(report):
+    lines = [f"two fits in two threads (BLAS 1 thread), target >= {report['target']}x"]
+    for key, row in report.items():
+        if isinstance(row, dict):
+            lines.append(
+                f"  {key:<14} serial {row['serial_seconds']:.3f} s  threads "
+                f"{row['threaded_seconds']:.3f} s  speedup {row['speedup']:.2f}x"
+                + ("" if row["bitwise_identical"] else "  NOT IDENTICAL")
+            )
+    return "\n".join(lines)
+
+
 # -- report -------------------------------------------------------------------
 
 
@@ -517,12 +581,16 @@ def main(argv=None):
             rows.append(summarize(w, times, accuracy))
         print(format_row(rows[-1]), flush=True)
 
+    threads = thread_speedup(args.rounds, epochs=5 if args.quick else 200)
+    print(format_threads(threads), flush=True)
+
     report = {
         "mode": mode,
         "machine": machine(),
         "matmul_peak_gflops": peaks,
         "rounds": args.rounds,
         "workloads": rows,
+        "threads": threads,
         "startup": startup_costs(include_cold=not args.quick),
         "memory_W4": peak_memory(*load("synthetic-784", SIZES[mode], "float64")),
         "driver_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

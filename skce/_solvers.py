@@ -7,8 +7,9 @@ of the compiled ``run_epoch``. Stopping rules, learning-rate schedules,
 """
 
 import functools
+import threading
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.optimize
@@ -47,7 +48,32 @@ def blas_threads(layer_units, n_rows):
     largest = max(int(n_in) * int(n_out) for n_in, n_out in pairs)
     if largest * n_rows >= _SMALL_PRODUCT:
         return nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _single_threaded_blas()
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
+def _single_threaded_blas():
+    # threadpoolctl's limits are process-wide. Fits running in several threads
+    # share one limit: the first sets it, the last one out restores it, so
+    # that one fit finishing never hands BLAS threads back under another.
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 class Problem:
@@ -318,14 +344,15 @@ def _optimizer_state(est):
         state is None
         or state["solver"] != est.solver
         or state["size"] != size
-        or state["dtype"] != est.theta_.dtype
+        or state["dtype"] != est.theta_.dtype.name
     ):
         adam = est.solver == "adam"
         dtype = est.theta_.dtype
         state = {
             "solver": est.solver,
             "size": size,
-            "dtype": dtype,
+            # A name, not a numpy.dtype: skops files then hold only trusted types.
+            "dtype": dtype.name,
             "learning_rate_init": float(est.learning_rate_init),
             "learning_rate": float(est.learning_rate_init),
             "velocity": np.zeros(0 if adam else size, dtype=dtype),

@@ -36,4 +36,9 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
     assert report["matmul_peak_gflops"]["float32"] > 0
     assert report["startup"]["warm_second_fit_seconds"] > 0
     assert report["memory_W4"]["skce"]["peak_rss_bytes"] > 0
+    threads = report["threads"]
+    for solver in ("adam", "sgd", "lbfgs"):
+        for library in ("skce", "sklearn"):
+            assert threads[f"{library}-{solver}"]["speedup"] > 0
+        assert threads[f"skce-{solver}"]["bitwise_identical"]
     assert {"numba", "numpy", "scikit-learn"} <= set(report["machine"]["versions"])
