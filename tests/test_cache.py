@@ -1,12 +1,17 @@
-"""The Numba cache works when skce is installed where it cannot write."""
+"""The Numba cache: read-only installs, concurrent cold starts, warm workers."""
 
 import os
 import shutil
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 
 import skce
 
@@ -81,3 +86,71 @@ def test_read_only_install_caches_per_user(tmp_path):
     assert second == ["1", "0"]
     assert not list(site.rglob("*.nbi"))
     assert list((home / "cache").rglob("*.nbi"))
+
+
+# One worker: fit and predict, then report its model and how many compiled
+# functions it loaded from the cache (hits) or had to compile (misses).
+WORKER = """
+import sys, time
+import numba, numpy as np
+from sklearn.datasets import load_digits
+import skce._kernels, skce._updates
+from skce import MLPCostClassifier
+X, y = load_digits(return_X_y=True)
+X = X[:400] / 16.0
+y = y[:400]
+start = float(sys.argv[2])
+while time.time() < start:  # every worker begins compiling at the same moment
+    time.sleep(0.005)
+clf = MLPCostClassifier((20,), max_iter=5, random_state=0).fit(X, y)
+np.save(sys.argv[1], np.concatenate([clf.theta_, clf.predict_proba(X).ravel()]))
+dispatchers = [f for module in (skce._kernels, skce._updates)
+               for f in vars(module).values()
+               if isinstance(f, numba.core.registry.CPUDispatcher)]
+hits = sum(sum(f.stats.cache_hits.values()) for f in dispatchers)
+misses = sum(sum(f.stats.cache_misses.values()) for f in dispatchers)
+print(hits, misses)
+"""
+
+
+def _start_workers(count, cache, tmp_path, tag):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    start = time.time() + 2.0  # past every worker's imports
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tmp_path / f"{tag}{i}.npy"), str(start)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+
+
+def _finish(workers):
+    counts = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        counts.append(tuple(int(n) for n in out.split()))
+    return counts
+
+
+def test_four_cold_workers_share_one_cache_then_a_fifth_loads_it(tmp_path):
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    cold = _finish(_start_workers(4, cache, tmp_path, "cold"))
+    assert all(misses > 0 for _, misses in cold)  # each really compiled
+    (warm,) = _finish(_start_workers(1, cache, tmp_path, "warm"))
+    hits, misses = warm
+    assert misses == 0 and hits > 0  # a fresh worker compiles nothing
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = skce.MLPCostClassifier((20,), max_iter=5, random_state=0).fit(X, y)
+    expected = np.concatenate([clf.theta_, clf.predict_proba(X).ravel()])
+    for name in [f"cold{i}.npy" for i in range(4)] + ["warm0.npy"]:
+        assert np.load(tmp_path / name).tobytes() == expected.tobytes(), name
