@@ -3,17 +3,13 @@
 import contextlib
 import hashlib
 import io
-import pickle
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import joblib
 import numpy as np
 import pytest
-import scipy.sparse as sp
-from sklearn.base import clone
 
 from skce import MLPCostClassifier
 from skce._codes import ACTIVATION_CODES
@@ -242,54 +238,3 @@ def test_same_random_state_same_bits_everywhere(digits):
     ).stdout
     other_process = dict(line.split() for line in output.splitlines())
     assert other_process == serial
-
-
-# -- persistence ----------------------------------------------------------------
-
-_LOAD_AND_PREDICT = """
-import pickle, sys
-import joblib, numpy as np
-path, kind = sys.argv[1], sys.argv[2]
-clf = joblib.load(path) if kind == "joblib" else pickle.load(open(path, "rb"))
-X = np.load(sys.argv[3])
-np.save(sys.argv[4], clf.predict_proba(X))
-"""
-
-
-@pytest.mark.parametrize("kind", ["pickle", "joblib"])
-@pytest.mark.parametrize("sparse", [False, True])
-@quiet
-def test_round_trip_in_a_fresh_process(tmp_path, digits, kind, sparse):
-    X, y = digits
-    clf = MLPCostClassifier((20,), cost="quadratic", max_iter=20, random_state=0)
-    clf.fit(sp.csr_matrix(X) if sparse else X, y)
-    path = tmp_path / f"model.{kind}"
-    if kind == "joblib":
-        joblib.dump(clf, path)
-    else:
-        path.write_bytes(pickle.dumps(clf))
-    np.save(tmp_path / "X.npy", X)
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _LOAD_AND_PREDICT,
-            str(path),
-            kind,
-            str(tmp_path / "X.npy"),
-            str(tmp_path / "P.npy"),
-        ],
-        check=True,
-    )
-    np.testing.assert_array_equal(np.load(tmp_path / "P.npy"), clf.predict_proba(X))
-
-
-@quiet
-def test_pickled_before_fit_still_works(digits):
-    X, y = digits
-    clf = pickle.loads(
-        pickle.dumps(MLPCostClassifier((10,), max_iter=5, random_state=0))
-    )
-    fresh = MLPCostClassifier((10,), max_iter=5, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(clf.fit(X, y).theta_, fresh.theta_)
-    assert clone(clf).get_params() == fresh.get_params()

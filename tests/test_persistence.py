@@ -1,0 +1,143 @@
+"""Saved models: pickle, joblib and skops, loaded in a fresh process.
+
+The loading process gets an empty Numba cache, as a new server would: a saved
+model must carry no compiled code and no Numba objects, only arrays and
+plain values.
+"""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import skops.io as sio
+from sklearn.base import clone
+
+from skce import MLPCostClassifier
+
+quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+SKCE_TYPES = ["skce._estimator.MLPCostClassifier"]
+
+_LOAD_AND_PREDICT = """
+import pickle, sys
+import joblib, numpy as np, scipy.sparse as sp, skops.io
+path, kind = sys.argv[1], sys.argv[2]
+if kind == "joblib":
+    clf = joblib.load(path)
+elif kind == "pickle":
+    clf = pickle.load(open(path, "rb"))
+else:  # only skce's own type is trusted; anything else in the file is refused
+    clf = skops.io.load(path, trusted=sys.argv[5].split(","))
+X = np.load(sys.argv[3])
+P = [clf.predict_proba(X), clf.predict_proba(sp.csr_matrix(X))]
+np.save(sys.argv[4], np.stack(P))
+"""
+
+
+def _save(clf, path, kind):
+    if kind == "joblib":
+        joblib.dump(clf, path)
+    elif kind == "pickle":
+        path.write_bytes(pickle.dumps(clf))
+    else:
+        sio.dump(clf, path)
+
+
+@pytest.mark.parametrize("kind", ["pickle", "joblib", "skops"])
+@quiet
+def test_round_trip_in_a_fresh_process_with_an_empty_cache(tmp_path, digits, kind):
+    X, y = digits
+    clf = MLPCostClassifier((20,), cost="quadratic", max_iter=20, random_state=0)
+    clf.fit(sp.csr_matrix(X), y)
+    path = tmp_path / f"model.{kind}"
+    _save(clf, path, kind)
+    np.save(tmp_path / "X.npy", X)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-cache")}
+    args = [str(path), kind, str(tmp_path / "X.npy"), str(tmp_path / "P.npy")]
+    subprocess.run(
+        [sys.executable, "-c", _LOAD_AND_PREDICT, *args, ",".join(SKCE_TYPES)],
+        check=True,
+        env=env,
+    )
+    assert list((tmp_path / "empty-cache").rglob("*.nbi"))  # it really compiled
+    P = np.load(tmp_path / "P.npy")
+    np.testing.assert_array_equal(P[0], clf.predict_proba(X))
+    # The sparse path sums in another order: equal to rounding, not bit for bit.
+    np.testing.assert_allclose(P[1], clf.predict_proba(X), rtol=1e-12, atol=1e-15)
+
+
+def _modules_in(schema):
+    """Every ``__module__`` a skops schema names, at any depth."""
+    if isinstance(schema, dict):
+        found = {schema["__module__"]} if "__module__" in schema else set()
+        for value in schema.values():
+            found |= _modules_in(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*map(_modules_in, schema)) if schema else set()
+    return set()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", early_stopping=True),
+        dict(solver="sgd", cost="cross_entropy", momentum=0.9),
+        dict(solver="lbfgs", cost="quadratic", activation="tanh"),
+        dict(solver="gd", class_weight="balanced"),
+    ],
+    ids=["adam-early-stopping", "sgd-momentum", "lbfgs", "gd-class-weight"],
+)
+@pytest.mark.parametrize("float32", [False, True], ids=["float64", "float32"])
+@quiet
+def test_skops_file_holds_only_skce_and_safe_types(tmp_path, digits, params, float32):
+    X, y = digits
+    X = X.astype(np.float32) if float32 else X
+    clf = MLPCostClassifier((15,), max_iter=6, random_state=0, **params).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+
+    assert sio.get_untrusted_types(file=path) == SKCE_TYPES
+    with zipfile.ZipFile(path) as archive:
+        modules = _modules_in(json.loads(archive.read("schema.json")))
+    assert not {
+        m
+        for m in modules
+        if m.split(".")[0] not in ("builtins", "numpy", "sklearn", "skce")
+    }
+
+    loaded = sio.load(path, trusted=SKCE_TYPES)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.theta_.dtype == clf.theta_.dtype
+    assert np.shares_memory(loaded.coefs_[0], loaded.theta_)
+    # The optimizer and stopping state came along: a warm start continues alike.
+    for model in (loaded, clf):
+        model.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert loaded.theta_.tobytes() == clf.theta_.tobytes()
+
+
+@quiet
+def test_skops_refuses_a_file_with_an_untrusted_type(tmp_path, digits):
+    X, y = digits
+    clf = MLPCostClassifier((5,), max_iter=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.load(path)  # nothing trusted: skce's type must be named
+
+
+@quiet
+def test_pickled_before_fit_still_works(digits):
+    X, y = digits
+    clf = pickle.loads(
+        pickle.dumps(MLPCostClassifier((10,), max_iter=5, random_state=0))
+    )
+    fresh = MLPCostClassifier((10,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.fit(X, y).theta_, fresh.theta_)
+    assert clone(clf).get_params() == fresh.get_params()
