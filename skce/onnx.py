@@ -1,0 +1,178 @@
+"""Export a fitted :class:`~skce.MLPCostClassifier` to ONNX.
+
+Importing this module registers a converter with skl2onnx, so that the usual
+call converts the estimator, alone or inside a ``Pipeline``::
+
+    import skce.onnx  # noqa: F401  (registers the converter)
+    from skl2onnx import to_onnx
+
+    onx = to_onnx(clf, X[:1].astype(np.float32), options={"zipmap": False})
+
+The graph has two outputs, ``label`` and ``probabilities``, equal to
+``predict`` and ``predict_proba`` (to float rounding) for every cost and
+activation and for binary, multiclass and multilabel targets: softmax outputs
+for the log-likelihood cost; sigmoid outputs otherwise, scaled to sum to one
+for a multiclass target, as in ``predict_proba``. The graph computes in
+float32 for float32 input and in float64 for float64 input.
+
+skl2onnx and onnxruntime come with the ``onnx`` extra:
+``pip install "skce[onnx]"``.
+"""
+
+import numpy as np
+
+try:
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import Int64TensorType, guess_proto_type
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+    )
+    from skl2onnx.common.utils_classifier import get_label_classes
+    from skl2onnx.proto import onnx_proto
+except ImportError as error:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "skce.onnx needs skl2onnx (and onnxruntime to run the models): "
+        'pip install "skce[onnx]"'
+    ) from error
+
+from ._estimator import MLPCostClassifier
+
+__all__ = ["ALIAS"]
+
+#: The name under which skl2onnx knows the estimator.
+ALIAS = "SkceMLPCostClassifier"
+
+# ONNX operators of the hidden activations ("identity" needs none).
+_HIDDEN_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+# Softmax takes its axis per row (not "flatten to 2-D") from this opset on.
+_MIN_OPSET = 13
+
+
+def _is_multilabel(model):
+    return model._label_binarizer.y_type_.startswith("multilabel")
+
+
+def _shapes(operator):
+    """skl2onnx's classifier shapes; a multilabel label is a matrix."""
+    calculate_linear_classifier_output_shapes(operator)
+    model = operator.raw_operator
+    if _is_multilabel(model):
+        n_rows = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].set_type(Int64TensorType([n_rows, model.n_outputs_]))
+
+
+class _Graph:
+    """A small helper that names and adds nodes and constants."""
+
+    def __init__(self, scope, container, dtype):
+        self.scope, self.container, self.dtype = scope, container, dtype
+
+    def constant(self, value, shape=None, dtype=None):
+        name = self.scope.get_unique_variable_name("const")
+        value = np.asarray(value)
+        shape = list(value.shape) if shape is None else shape
+        self.container.add_initializer(
+            name, dtype or self.dtype, shape, value.ravel().tolist()
+        )
+        return name
+
+    def node(self, op, inputs, output=None, **attrs):
+        output = output or self.scope.get_unique_variable_name(op.lower())
+        self.container.add_node(
+            op,
+            inputs,
+            output,
+            name=self.scope.get_unique_operator_name(op),
+            **attrs,
+        )
+        return output
+
+
+def _logits(graph, model, input_name, float_type):
+    """The forward pass up to the output logits."""
+    a = graph.node("Cast", [input_name], to=graph.dtype)
+    n_layers = len(model.coefs_)
+    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
+        W = W.astype(float_type)
+        b = b.astype(float_type)
+        z = graph.node("MatMul", [a, graph.constant(W)])
+        z = graph.node("Add", [z, graph.constant(b, [1, len(b)])])
+        if i == n_layers - 1:
+            return z
+        hidden = _HIDDEN_OPS.get(model._activation)
+        a = graph.node(hidden, [z]) if hidden else z
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _probabilities(graph, model, z, output, float_type):
+    """``predict_proba`` from the logits ``z``, into ``output``."""
+    if model.out_activation_ == "softmax":
+        return graph.node("Softmax", [z], output, axis=1)
+    if model._label_binarizer.y_type_ == "multiclass" and model.n_outputs_ > 1:
+        # Sigmoids scaled to sum to one: a softmax of log(sigmoid(z)), where
+        # log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)) does not underflow.
+        zero = graph.constant(np.zeros((), float_type))
+        one = graph.constant(np.ones((), float_type))
+        tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
+        log_one_plus = graph.node("Log", [graph.node("Add", [one, tail])])
+        log_sigmoid = graph.node("Sub", [graph.node("Min", [z, zero]), log_one_plus])
+        return graph.node("Softmax", [log_sigmoid], output, axis=1)
+    # Sigmoids kept inside (0, 1), exactly as predict_proba keeps them.
+    lowest = graph.constant(np.finfo(float_type).tiny.astype(float_type))
+    highest = graph.constant(np.nextafter(float_type(1), float_type(0)))
+    a = graph.node("Clip", [graph.node("Sigmoid", [z]), lowest, highest])
+    if model.n_outputs_ > 1:  # multilabel: one probability per label
+        return graph.node("Identity", [a], output)
+    one = graph.constant(np.ones((), float_type))
+    return graph.node("Concat", [graph.node("Sub", [one, a]), a], output, axis=1)
+
+
+def _labels(graph, model, proba, output, classes):
+    """``predict`` from the probabilities, as the label binarizer decides it."""
+    if _is_multilabel(model):
+        half = graph.constant(np.asarray(0.5, _float_type(graph)))
+        above = graph.node("Greater", [proba, half])
+        return graph.node("Cast", [above], output, to=onnx_proto.TensorProto.INT64)
+    if classes.dtype.kind in "iub" or classes.dtype.kind == "f":
+        values = classes.astype(np.int64)
+        class_type = onnx_proto.TensorProto.INT64
+    else:
+        values = np.array([str(c).encode("utf-8") for c in classes])
+        class_type = onnx_proto.TensorProto.STRING
+    table = graph.constant(values, dtype=class_type)
+    # ArgMax keeps the first of equal values: p = 0.5 gives the first class,
+    # as the binarizer's "p > 0.5" does.
+    index = graph.node("ArgMax", [proba], axis=1, keepdims=0)
+    picked = graph.node("Gather", [table, index], output, axis=0)
+    return picked
+
+
+def _float_type(graph):
+    return np.float64 if graph.dtype == onnx_proto.TensorProto.DOUBLE else np.float32
+
+
+def _convert(scope, operator, container):
+    model = operator.raw_operator
+    if container.target_opset is not None and container.target_opset < _MIN_OPSET:
+        raise RuntimeError(
+            f"skce's ONNX converter needs target_opset >= {_MIN_OPSET}, got "
+            f"{container.target_opset}."
+        )
+    proto = guess_proto_type(operator.inputs[0].type)
+    if proto != onnx_proto.TensorProto.DOUBLE:
+        proto = onnx_proto.TensorProto.FLOAT
+    graph = _Graph(scope, container, proto)
+    float_type = _float_type(graph)
+    z = _logits(graph, model, operator.inputs[0].full_name, float_type)
+    proba = _probabilities(graph, model, z, operator.outputs[1].full_name, float_type)
+    classes = np.asarray(get_label_classes(scope, model))
+    _labels(graph, model, proba, operator.outputs[0].full_name, classes)
+
+
+update_registered_converter(
+    MLPCostClassifier,
+    ALIAS,
+    _shapes,
+    _convert,
+    options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+)

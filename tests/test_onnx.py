@@ -1,0 +1,146 @@
+"""ONNX export: onnxruntime's outputs equal ``predict`` and ``predict_proba``."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from skl2onnx import to_onnx
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from test_custom_costs import MyQuadratic
+
+import skce.onnx  # noqa: F401  (registers the converter)
+from skce import MLPCostClassifier
+from skce.costs import COSTS
+
+quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+
+
+def _run(model, X, **options):
+    onx = to_onnx(model, X[:1], options={"zipmap": False, **options})
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, {session.get_inputs()[0].name: X})
+
+
+def _targets(digits, multilabel):
+    X, y = digits
+    Xm, Ym = multilabel
+    X, Xm = X.astype(np.float32), Xm.astype(np.float32)
+    return {
+        "multiclass": (X, y),
+        "binary": (X, np.array(["even", "odd"])[y % 2]),
+        "multilabel": (Xm, Ym),
+    }
+
+
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("cost", list(COSTS))
+@quiet
+def test_onnxruntime_agrees_with_predict(digits, multilabel, cost, activation, target):
+    X, y = _targets(digits, multilabel)[target]
+    clf = MLPCostClassifier(
+        (12, 8), cost=cost, activation=activation, max_iter=30, random_state=0
+    ).fit(X, y)
+    assert clf.theta_.dtype == np.float32
+    labels, proba = _run(clf, X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cost", list(COSTS))
+@quiet
+def test_saturated_outputs_stay_finite_and_agree(digits, cost):
+    """Inputs x1e4 push every sigmoid to 0 or 1: no NaN, the same clipping."""
+    X, y = digits
+    X = X.astype(np.float32)
+    clf = MLPCostClassifier((10,), cost=cost, max_iter=10, random_state=0).fit(X, y)
+    X_big = X * 1e4
+    labels, proba = _run(clf, X_big)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba, clf.predict_proba(X_big), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(labels, clf.predict(X_big))
+
+
+@quiet
+def test_float64_input_gives_a_float64_graph(digits):
+    X, y = digits
+    clf = MLPCostClassifier((10,), cost="cross_entropy", max_iter=20, random_state=0)
+    clf.fit(X, y)
+    labels, proba = _run(clf, X)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+
+
+@quiet
+def test_pipeline_with_a_scaler_converts(digits):
+    X, y = digits
+    X = X.astype(np.float32)
+    pipe = make_pipeline(
+        StandardScaler(), MLPCostClassifier((10,), max_iter=20, random_state=0)
+    ).fit(X, y)
+    labels, proba = _run(pipe, X)
+    np.testing.assert_array_equal(labels, pipe.predict(X))
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "y_of",
+    [
+        lambda y: y * 10 - 5,  # integers, not 0..n-1
+        lambda y: (y % 3).astype(np.float64),  # float labels
+        lambda y: y % 2 == 0,  # booleans
+    ],
+    ids=["int", "float", "bool"],
+)
+@quiet
+def test_label_types(digits, y_of):
+    X, y = digits
+    X = X.astype(np.float32)
+    y = y_of(y)
+    clf = MLPCostClassifier((10,), max_iter=20, random_state=0).fit(X, y)
+    labels, _ = _run(clf, X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+
+
+@quiet
+def test_no_hidden_layer_and_a_custom_cost(digits):
+    X, y = digits
+    X = X.astype(np.float32)
+    for clf in (
+        MLPCostClassifier((), max_iter=20, random_state=0),
+        MLPCostClassifier((10,), cost=MyQuadratic(), max_iter=20, random_state=0),
+    ):
+        clf.fit(X, y)
+        labels, proba = _run(clf, X)
+        np.testing.assert_array_equal(labels, clf.predict(X))
+        np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
+
+
+@quiet
+def test_zipmap_and_nocl_options(digits):
+    X, y = digits
+    X = X.astype(np.float32)
+    clf = MLPCostClassifier((10,), max_iter=20, random_state=0).fit(X, y * 10)
+    onx = to_onnx(clf, X[:1])  # skl2onnx's default: a list of {class: p}
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    labels, maps = session.run(None, {session.get_inputs()[0].name: X[:3]})
+    np.testing.assert_array_equal(labels, clf.predict(X[:3]))
+    assert sorted(maps[0]) == list(clf.classes_)
+    assert maps[0][10] == pytest.approx(clf.predict_proba(X[:1])[0, 1], abs=1e-5)
+    labels, _ = _run(clf, X, nocl=True)  # class indices instead of classes
+    np.testing.assert_array_equal(labels, clf.predict(X) // 10)
+
+
+@quiet
+def test_an_old_opset_is_refused_by_name(digits):
+    X, y = digits
+    clf = MLPCostClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(RuntimeError, match="target_opset >= 13"):
+        to_onnx(clf, X[:1].astype(np.float32), target_opset=12)
