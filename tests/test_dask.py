@@ -1,0 +1,105 @@
+"""Dask: a grid search on a real local cluster, and out-of-core partial_fit.
+
+The cluster runs worker processes on loopback, started by the test itself.
+"""
+
+import sys
+import tracemalloc
+
+import dask.array as da
+import joblib
+import numpy as np
+import pytest
+from dask.distributed import Client, LocalCluster
+from dask_ml.wrappers import Incremental
+from sklearn.model_selection import GridSearchCV
+
+from skce import MLPCostClassifier
+
+quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@quiet
+def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(cluster, digits):
+    X, y = digits
+    grid = {
+        "cost": ["log_loss", "cross_entropy", "quadratic"],
+        "solver": ["gd", "sgd", "adam", "lbfgs"],
+    }
+    estimator = MLPCostClassifier((20,), max_iter=15, random_state=0)
+    local = GridSearchCV(estimator, grid, cv=3, n_jobs=1, return_train_score=True)
+    local.fit(X, y)
+    assert not any(cluster.run(lambda: "skce" in sys.modules).values())
+    with joblib.parallel_backend("dask"):
+        remote = GridSearchCV(estimator, grid, cv=3, n_jobs=-1, return_train_score=True)
+        remote.fit(X, y)
+    # The fits really ran in the worker processes.
+    assert all(cluster.run(lambda: "skce" in sys.modules).values())
+    assert remote.cv_results_["params"] == local.cv_results_["params"]
+    scores = [key for key in local.cv_results_ if key.endswith("_score")]
+    assert len(scores) == 11  # 3 splits, mean and std of train and test; test rank
+    for key in scores:
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
+    np.testing.assert_array_equal(
+        remote.best_estimator_.theta_, local.best_estimator_.theta_
+    )
+
+
+N_FEATURES, N_CLASSES = 20, 5
+_teacher = np.random.RandomState(42)
+W1 = _teacher.normal(size=(N_FEATURES, 16))
+W2 = _teacher.normal(size=(16, N_CLASSES))
+
+
+def teacher_labels(X):
+    """The classes a fixed random network gives: a learnable, nonlinear task."""
+    return np.argmax(np.tanh(X @ W1) @ W2, axis=1)
+
+
+@quiet
+def test_incremental_trains_out_of_core_as_well_as_in_memory():
+    n_rows, chunk, passes = 200_000, 10_000, 2
+    X = da.random.RandomState(0).normal(size=(n_rows, N_FEATURES), chunks=chunk)
+    X = X.rechunk((chunk, N_FEATURES))
+    y = X.map_blocks(teacher_labels, drop_axis=1, dtype=np.int64)
+    X_test = np.random.RandomState(1).normal(size=(20_000, N_FEATURES))
+    y_test = teacher_labels(X_test)
+    params = dict(hidden_layer_sizes=(32,), batch_size=200, random_state=0)
+
+    incremental = Incremental(
+        MLPCostClassifier(**params), shuffle_blocks=True, random_state=0
+    )
+    tracemalloc.start()
+    try:
+        for _ in range(passes):
+            incremental.partial_fit(X, y, classes=np.arange(N_CLASSES))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Never more than a few blocks in memory at once, far from all of X.
+    assert peak < X.nbytes / 4, (peak, X.nbytes)
+    model = incremental.estimator_
+    assert model.t_ == n_rows * passes
+
+    in_memory = MLPCostClassifier(
+        **params, max_iter=passes, tol=0.0, n_iter_no_change=10**9
+    ).fit(X.compute(), y.compute())
+    out_of_core = model.score(X_test, y_test)
+    reference = in_memory.score(X_test, y_test)
+    assert reference > 0.6  # a task that was learned, not a coin toss
+    assert abs(out_of_core - reference) <= 0.01
