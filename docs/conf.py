@@ -29,7 +29,7 @@ nitpicky = False
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/(plot_|grid_search|quickstart)",
+    "filename_pattern": r"/(plot_|grid_search|quickstart|dask_|out_of_core|deploy_)",
     "download_all_examples": False,
     "remove_config_comments": True,
 }

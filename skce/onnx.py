@@ -62,10 +62,16 @@ def _shapes(operator):
 
 
 class _Graph:
-    """A small helper that names and adds nodes and constants."""
+    """Names and adds nodes and constants, in float32 or float64 throughout."""
 
-    def __init__(self, scope, container, dtype):
-        self.scope, self.container, self.dtype = scope, container, dtype
+    def __init__(self, scope, container, double):
+        self.scope, self.container = scope, container
+        tensor = onnx_proto.TensorProto
+        self.dtype = tensor.DOUBLE if double else tensor.FLOAT
+        self.float_type = np.float64 if double else np.float32
+
+    def scalar(self, value):
+        return self.constant(np.asarray(value, self.float_type))
 
     def constant(self, value, shape=None, dtype=None):
         name = self.scope.get_unique_variable_name("const")
@@ -88,13 +94,12 @@ class _Graph:
         return output
 
 
-def _logits(graph, model, input_name, float_type):
+def _logits(graph, model, input_name):
     """The forward pass up to the output logits."""
     a = graph.node("Cast", [input_name], to=graph.dtype)
     n_layers = len(model.coefs_)
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
-        W = W.astype(float_type)
-        b = b.astype(float_type)
+        W, b = W.astype(graph.float_type), b.astype(graph.float_type)
         z = graph.node("MatMul", [a, graph.constant(W)])
         z = graph.node("Add", [z, graph.constant(b, [1, len(b)])])
         if i == n_layers - 1:
@@ -104,36 +109,37 @@ def _logits(graph, model, input_name, float_type):
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _probabilities(graph, model, z, output, float_type):
+def _probabilities(graph, model, z, output):
     """``predict_proba`` from the logits ``z``, into ``output``."""
     if model.out_activation_ == "softmax":
         return graph.node("Softmax", [z], output, axis=1)
     if model._label_binarizer.y_type_ == "multiclass" and model.n_outputs_ > 1:
         # Sigmoids scaled to sum to one: a softmax of log(sigmoid(z)), where
         # log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)) does not underflow.
-        zero = graph.constant(np.zeros((), float_type))
-        one = graph.constant(np.ones((), float_type))
+        zero, one = graph.scalar(0), graph.scalar(1)
         tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
         log_one_plus = graph.node("Log", [graph.node("Add", [one, tail])])
         log_sigmoid = graph.node("Sub", [graph.node("Min", [z, zero]), log_one_plus])
         return graph.node("Softmax", [log_sigmoid], output, axis=1)
     # Sigmoids kept inside (0, 1), exactly as predict_proba keeps them.
-    lowest = graph.constant(np.finfo(float_type).tiny.astype(float_type))
-    highest = graph.constant(np.nextafter(float_type(1), float_type(0)))
+    float_type = graph.float_type
+    lowest = graph.scalar(np.finfo(float_type).tiny)
+    highest = graph.scalar(np.nextafter(float_type(1), float_type(0)))
     a = graph.node("Clip", [graph.node("Sigmoid", [z]), lowest, highest])
     if model.n_outputs_ > 1:  # multilabel: one probability per label
         return graph.node("Identity", [a], output)
-    one = graph.constant(np.ones((), float_type))
-    return graph.node("Concat", [graph.node("Sub", [one, a]), a], output, axis=1)
+    one_minus_a = graph.node("Sub", [graph.scalar(1), a])
+    return graph.node("Concat", [one_minus_a, a], output, axis=1)
 
 
 def _labels(graph, model, proba, output, classes):
     """``predict`` from the probabilities, as the label binarizer decides it."""
     if _is_multilabel(model):
-        half = graph.constant(np.asarray(0.5, _float_type(graph)))
-        above = graph.node("Greater", [proba, half])
+        above = graph.node("Greater", [proba, graph.scalar(0.5)])
         return graph.node("Cast", [above], output, to=onnx_proto.TensorProto.INT64)
-    if classes.dtype.kind in "iub" or classes.dtype.kind == "f":
+    if classes.dtype.kind in "iubf":
+        # ONNX classifiers give int64 or string labels (skl2onnx's shapes).
+        # Exact: fit refuses non-integer float labels as a continuous target.
         values = classes.astype(np.int64)
         class_type = onnx_proto.TensorProto.INT64
     else:
@@ -143,12 +149,7 @@ def _labels(graph, model, proba, output, classes):
     # ArgMax keeps the first of equal values: p = 0.5 gives the first class,
     # as the binarizer's "p > 0.5" does.
     index = graph.node("ArgMax", [proba], axis=1, keepdims=0)
-    picked = graph.node("Gather", [table, index], output, axis=0)
-    return picked
-
-
-def _float_type(graph):
-    return np.float64 if graph.dtype == onnx_proto.TensorProto.DOUBLE else np.float32
+    return graph.node("Gather", [table, index], output, axis=0)
 
 
 def _convert(scope, operator, container):
@@ -158,13 +159,10 @@ def _convert(scope, operator, container):
             f"skce's ONNX converter needs target_opset >= {_MIN_OPSET}, got "
             f"{container.target_opset}."
         )
-    proto = guess_proto_type(operator.inputs[0].type)
-    if proto != onnx_proto.TensorProto.DOUBLE:
-        proto = onnx_proto.TensorProto.FLOAT
-    graph = _Graph(scope, container, proto)
-    float_type = _float_type(graph)
-    z = _logits(graph, model, operator.inputs[0].full_name, float_type)
-    proba = _probabilities(graph, model, z, operator.outputs[1].full_name, float_type)
+    double = guess_proto_type(operator.inputs[0].type) == onnx_proto.TensorProto.DOUBLE
+    graph = _Graph(scope, container, double)
+    z = _logits(graph, model, operator.inputs[0].full_name)
+    proba = _probabilities(graph, model, z, operator.outputs[1].full_name)
     classes = np.asarray(get_label_classes(scope, model))
     _labels(graph, model, proba, operator.outputs[0].full_name, classes)
 
