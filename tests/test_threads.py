@@ -59,3 +59,16 @@ def test_overlapping_fits_share_one_blas_limit():
     assert set(_blas_threads_now().values()) == {1}
     second.__exit__(None, None, None)
     assert _blas_threads_now() == before
+
+
+@quiet
+def test_one_model_serves_predictions_to_many_threads(digits):
+    """predict allocates its scratch space per call: threads cannot mix rows."""
+    X, y = digits
+    clf = MLPCostClassifier((30,), max_iter=5, random_state=0).fit(X, y)
+    chunks = [X[i::4] for i in range(4)] * 8
+    expected = [clf.predict_proba(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        served = list(pool.map(clf.predict_proba, chunks))
+    for alone, together in zip(expected, served, strict=True):
+        assert alone.tobytes() == together.tobytes()
