@@ -141,7 +141,9 @@ def test_four_cold_workers_share_one_cache_then_a_fifth_loads_it(tmp_path):
     cache = tmp_path / "numba-cache"
     cache.mkdir()
     cold = _finish(_start_workers(4, cache, tmp_path, "cold"))
-    assert all(misses > 0 for _, misses in cold)  # each really compiled
+    # At least two compiled at the same time (a worker delayed by a busy
+    # machine may find the kernels already written, and load them instead).
+    assert sum(misses > 0 for _, misses in cold) >= 2
     (warm,) = _finish(_start_workers(1, cache, tmp_path, "warm"))
     hits, misses = warm
     assert misses == 0 and hits > 0  # a fresh worker compiles nothing
