@@ -20,6 +20,7 @@ skl2onnx and onnxruntime come with the ``onnx`` extra:
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 try:
     from skl2onnx import update_registered_converter
@@ -54,8 +55,9 @@ def _is_multilabel(model):
 
 def _shapes(operator):
     """skl2onnx's classifier shapes; a multilabel label is a matrix."""
-    calculate_linear_classifier_output_shapes(operator)
     model = operator.raw_operator
+    check_is_fitted(model)  # skce's first look at the model: a clear error
+    calculate_linear_classifier_output_shapes(operator)
     if _is_multilabel(model):
         n_rows = operator.inputs[0].get_first_dimension()
         operator.outputs[0].set_type(Int64TensorType([n_rows, model.n_outputs_]))

@@ -4,6 +4,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from skl2onnx import to_onnx
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_custom_costs import MyQuadratic
@@ -136,6 +137,17 @@ def test_zipmap_and_nocl_options(digits):
     assert maps[0][10] == pytest.approx(clf.predict_proba(X[:1])[0, 1], abs=1e-5)
     labels, _ = _run(clf, X, nocl=True)  # class indices instead of classes
     np.testing.assert_array_equal(labels, clf.predict(X) // 10)
+
+
+def test_an_unfitted_model_is_refused_as_such():
+    # (With the default zipmap=True, skl2onnx's own parser asks for classes_
+    # first and raises its RuntimeError before skce's converter is reached.)
+    with pytest.raises(NotFittedError):
+        to_onnx(
+            MLPCostClassifier(),
+            np.zeros((1, 3), dtype=np.float32),
+            options={"zipmap": False},
+        )
 
 
 @quiet
