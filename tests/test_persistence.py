@@ -18,6 +18,7 @@ import pytest
 import scipy.sparse as sp
 import skops.io as sio
 from sklearn.base import clone
+from test_custom_costs import MyQuadratic
 
 from skce import MLPCostClassifier
 
@@ -130,6 +131,23 @@ def test_skops_refuses_a_file_with_an_untrusted_type(tmp_path, digits):
     sio.dump(clf, path)
     with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
         sio.load(path)  # nothing trusted: skce's type must be named
+
+
+@quiet
+def test_skops_with_a_custom_cost_asks_to_trust_that_cost_too(tmp_path, digits):
+    X, y = digits
+    clf = MLPCostClassifier((8,), cost=MyQuadratic(), max_iter=4, random_state=0)
+    clf.fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    user_type = f"{MyQuadratic.__module__}.MyQuadratic"
+    untrusted = sio.get_untrusted_types(file=path)
+    assert sorted(untrusted) == sorted([*SKCE_TYPES, user_type])
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.load(path, trusted=SKCE_TYPES)
+    loaded = sio.load(path, trusted=[*SKCE_TYPES, user_type])
+    assert isinstance(loaded.cost, MyQuadratic)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 @quiet
