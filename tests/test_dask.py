@@ -111,3 +111,23 @@ def test_incremental_trains_out_of_core_as_well_as_in_memory():
     reference = in_memory.score(X_test, y_test)
     assert reference > 0.6  # a task that was learned, not a coin toss
     assert abs(out_of_core - reference) <= 0.01
+
+
+@quiet
+def test_incremental_on_the_cluster_equals_the_local_run(cluster):
+    X = da.random.RandomState(0).normal(size=(40_000, N_FEATURES), chunks=10_000)
+    X = X.rechunk((10_000, N_FEATURES))
+    y = X.map_blocks(teacher_labels, drop_axis=1, dtype=np.int64)
+
+    def trained():
+        estimator = MLPCostClassifier((16,), random_state=0)
+        model = Incremental(estimator, shuffle_blocks=True, random_state=0)
+        return model.partial_fit(X, y, classes=np.arange(N_CLASSES)).estimator_
+
+    # The client is the default scheduler: the blocks are made and trained on
+    # in the worker processes.
+    assert dask.base.get_scheduler() == cluster.get
+    on_cluster = trained()
+    with dask.config.set(scheduler="synchronous"):
+        here = trained()
+    assert on_cluster.theta_.tobytes() == here.theta_.tobytes()
