@@ -11,7 +11,7 @@ import dask.array as da
 import joblib
 import numpy as np
 import pytest
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client, LocalCluster, get_task_stream
 from dask_ml.wrappers import Incremental
 from sklearn.model_selection import GridSearchCV
 
@@ -45,11 +45,13 @@ def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(cluster, digits):
     estimator = MLPCostClassifier((20,), max_iter=15, random_state=0)
     local = GridSearchCV(estimator, grid, cv=3, n_jobs=1, return_train_score=True)
     local.fit(X, y)
-    assert not any(cluster.run(lambda: "skce" in sys.modules).values())
-    with joblib.parallel_backend("dask"):
+    with joblib.parallel_backend("dask"), get_task_stream(cluster) as stream:
         remote = GridSearchCV(estimator, grid, cv=3, n_jobs=-1, return_train_score=True)
         remote.fit(X, y)
-    # The fits really ran in the worker processes.
+    # The fits really ran in the worker processes (joblib sends them in
+    # batches, so there are fewer tasks than fits).
+    workers = set(cluster.scheduler_info()["workers"])
+    assert stream.data and {task["worker"] for task in stream.data} <= workers
     assert all(cluster.run(lambda: "skce" in sys.modules).values())
     assert remote.cv_results_["params"] == local.cv_results_["params"]
     scores = [key for key in local.cv_results_ if key.endswith("_score")]
