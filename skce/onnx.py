@@ -98,17 +98,19 @@ class _Graph:
 
 def _logits(graph, model, input_name):
     """The forward pass up to the output logits."""
-    a = graph.node("Cast", [input_name], to=graph.dtype)
-    n_layers = len(model.coefs_)
-    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
+
+    def affine(a, W, b):
         W, b = W.astype(graph.float_type), b.astype(graph.float_type)
         z = graph.node("MatMul", [a, graph.constant(W)])
-        z = graph.node("Add", [z, graph.constant(b, [1, len(b)])])
-        if i == n_layers - 1:
-            return z
-        hidden = _HIDDEN_OPS.get(model._activation)
+        return graph.node("Add", [z, graph.constant(b, [1, len(b)])])
+
+    layers = list(zip(model.coefs_, model.intercepts_, strict=True))
+    hidden = _HIDDEN_OPS.get(model._activation)
+    a = graph.node("Cast", [input_name], to=graph.dtype)
+    for W, b in layers[:-1]:
+        z = affine(a, W, b)
         a = graph.node(hidden, [z]) if hidden else z
-    raise AssertionError("unreachable")  # pragma: no cover
+    return affine(a, *layers[-1])
 
 
 def _probabilities(graph, model, z, output):
