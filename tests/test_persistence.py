@@ -159,3 +159,33 @@ def test_pickled_before_fit_still_works(digits):
     fresh = MLPCostClassifier((10,), max_iter=5, random_state=0).fit(X, y)
     np.testing.assert_array_equal(clf.fit(X, y).theta_, fresh.theta_)
     assert clone(clf).get_params() == fresh.get_params()
+
+
+@quiet
+def test_models_saved_by_skce_0_1_0_load_predict_and_continue():
+    """Pickles and a skops file written before the fitted state was redesigned."""
+    from _golden import _data
+    from _legacy_models import MODELS, PICKLES, PROBA, SKOPS, params
+
+    X, y, _, _ = _data()
+    models = pickle.loads(PICKLES.read_bytes())
+    assert set(models) == set(MODELS)
+    with np.load(PROBA) as expected:
+        for name, model in models.items():
+            np.testing.assert_array_equal(model.predict_proba(X), expected[name])
+        loaded = sio.load(SKOPS, trusted=SKCE_TYPES)
+        np.testing.assert_array_equal(loaded.predict_proba(X), expected["adam-warm"])
+    # The optimizer state came along: 3 + 3 warm epochs equal 6 in one fit.
+    for model in (models["adam-warm"], loaded):
+        model.fit(X, y)
+        fresh = MLPCostClassifier(**{**params("adam-warm"), "max_iter": 6}).fit(X, y)
+        assert model.theta_.tobytes() == fresh.theta_.tobytes()
+        assert model.loss_curve_ == fresh.loss_curve_
+    for name in ("sgd-early-stopping", "gd-class-weight-binary", "lbfgs-float32"):
+        model = models[name].set_params(warm_start=True)
+        epochs = len(model.loss_curve_)
+        model.fit(X, np.where(y > 0, "yes", "no") if "binary" in name else y)
+        assert len(model.loss_curve_) == (3 if "lbfgs" in name else epochs + 3)
+    multilabel = models["sgd-partial-multilabel"]
+    multilabel.partial_fit(X[:10], _data()[3][:10])
+    assert multilabel.t_ == 70
