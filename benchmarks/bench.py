@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import skce
 from skce import MLPCostClassifier
-from skce._layout import glorot_init, layer_views
+from skce._network import Network
 
 HERE = Path(__file__).resolve().parent
 
@@ -65,18 +65,31 @@ class Workload:
 FULL = [
     Workload("W1", "digits", (100,), "adam", 200, 100, target=0.30, torch_target=0.30),
     Workload("W2", "digits", (100,), "sgd", 10, 10, target=0.12, torch_target=0.30),
-    Workload("W3", "synthetic-100", (64, 64), "adam", 200, 10, target=0.30,
-             torch_target=0.30),
-    Workload("W4", "synthetic-784", (512,), "adam", 200, 3, target=0.80,
-             peak_target=0.85),
-    Workload("W4f", "synthetic-784", (512,), "adam", 200, 3, dtype="float32",
-             target=0.70, peak_target=0.80),
+    Workload(
+        "W3", "synthetic-100", (64, 64), "adam", 200, 10, target=0.30, torch_target=0.30
+    ),
+    Workload(
+        "W4", "synthetic-784", (512,), "adam", 200, 3, target=0.80, peak_target=0.85
+    ),
+    Workload(
+        "W4f",
+        "synthetic-784",
+        (512,),
+        "adam",
+        200,
+        3,
+        dtype="float32",
+        target=0.70,
+        peak_target=0.80,
+    ),
     Workload("W5", "digits", (100,), "lbfgs", epochs=200, target=0.50),
-    Workload("W6", "predict-784", (512,), "adam", kind="predict", model_of="W4",
-             target=0.80),
-    Workload("W7", "digits", (100,), "adam", kind="latency", model_of="W1",
-             target=0.50),
-]  # fmt: skip
+    Workload(
+        "W6", "predict-784", (512,), "adam", kind="predict", model_of="W4", target=0.80
+    ),
+    Workload(
+        "W7", "digits", (100,), "adam", kind="latency", model_of="W1", target=0.50
+    ),
+]
 
 SIZES = {
     "full": {"synthetic-100": 20_000, "synthetic-784": 20_000, "predict-784": 200_000},
@@ -105,9 +118,12 @@ def load(name, sizes, dtype):
     n_features = int(name.rsplit("-", 1)[1])
     n_classes = 5 if n_features == 100 else 10
     X, y = make_classification(
-        n_samples=sizes[name], n_features=n_features, n_informative=n_features // 2,
-        n_classes=n_classes, random_state=0,
-    )  # fmt: skip
+        n_samples=sizes[name],
+        n_features=n_features,
+        n_informative=n_features // 2,
+        n_classes=n_classes,
+        random_state=0,
+    )
     return X.astype(dtype), y
 
 
@@ -115,8 +131,14 @@ def load(name, sizes, dtype):
 
 
 def common_params(w):
-    params = dict(hidden_layer_sizes=w.hidden, solver=w.solver, max_iter=w.epochs,
-                  random_state=0, tol=0.0, n_iter_no_change=10**9)  # fmt: skip
+    params = dict(
+        hidden_layer_sizes=w.hidden,
+        solver=w.solver,
+        max_iter=w.epochs,
+        random_state=0,
+        tol=0.0,
+        n_iter_no_change=10**9,
+    )
     if w.solver != "lbfgs":
         params["batch_size"] = w.batch_size
     if w.solver == "sgd":
@@ -143,12 +165,11 @@ def fit_torch(w, X, y):
     model = torch.nn.Sequential(*layers[:-1])
     # Start from the weights skce and scikit-learn draw, so that all three
     # train the same network and their accuracies are comparable.
-    theta = glorot_init(sizes, "relu", X.dtype, np.random.RandomState(0))
+    network = Network(sizes, "relu", "softmax")
+    theta = network.glorot_init(X.dtype, np.random.RandomState(0))
     linear = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
     with torch.no_grad():
-        for layer, coef, intercept in zip(
-            linear, *layer_views(theta, sizes), strict=True
-        ):
+        for layer, coef, intercept in zip(linear, *network.views(theta), strict=True):
             layer.weight.copy_(torch.from_numpy(coef.T.copy()))
             layer.bias.copy_(torch.from_numpy(intercept.copy()))
     if w.solver == "adam":
@@ -319,7 +340,6 @@ import time, warnings
 start = time.perf_counter()
 import numpy as np, scipy.sparse as sp
 from skce import MLPCostClassifier
-from skce._layout import glorot_init, layer_views
 warnings.simplefilter("ignore")
 rng = np.random.RandomState(0)
 X, y = rng.normal(size=(40, 5)), rng.randint(0, 3, 40)
@@ -367,8 +387,11 @@ def child(script, *args, cache_dir=None):
         env["NUMBA_CACHE_DIR"] = cache_dir
     result = subprocess.run(
         [sys.executable, "-c", script, *map(str, args)],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return [float(value) for value in result.stdout.split()]
 
 
@@ -508,9 +531,13 @@ def machine():
                 break
     except OSError:
         pass
-    versions = {"python": platform.python_version(), "numpy": np.__version__,
-                "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
-                "skce": skce.__version__}  # fmt: skip
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skce": skce.__version__,
+    }
     import numba
 
     versions["numba"] = numba.__version__

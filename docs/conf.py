@@ -33,7 +33,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
 }
-# The examples run in the build; SKCE_EXAMPLES_QUICK shortens them.
+# The gallery runs every example in full and saves its figures here;
+# tests/test_examples.py runs them with SKCE_EXAMPLES_QUICK=1, smaller.
 os.environ.setdefault("SKCE_FIGURES", os.path.join(os.path.dirname(__file__), "_build"))
 os.makedirs(os.environ["SKCE_FIGURES"], exist_ok=True)
 

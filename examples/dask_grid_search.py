@@ -34,8 +34,9 @@ def search(n_jobs):
         "cost": ["log_loss", "cross_entropy", "quadratic"],
         "solver": ["gd", "sgd", "adam", "lbfgs"],
     }
-    estimator = MLPCostClassifier((32,), learning_rate_init=0.01, max_iter=40,
-                                  random_state=0)  # fmt: skip
+    estimator = MLPCostClassifier(
+        (32,), learning_rate_init=0.01, max_iter=40, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs).fit(X / 16.0, y)
@@ -49,7 +50,7 @@ if __name__ == "__main__":
         if address
         else Client(
             LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
-        )  # fmt: skip
+        )
     ) as client:
         print("cluster:", client)
         with joblib.parallel_backend("dask"):
@@ -59,8 +60,10 @@ if __name__ == "__main__":
     results = on_cluster.cv_results_
     for i in np.argsort(results["rank_test_score"], kind="stable"):
         params = results["params"][i]
-        print(f"{results['rank_test_score'][i]:>3}  {params['cost']:<14} "
-              f"{params['solver']:<6} {results['mean_test_score'][i]:.3f}")  # fmt: skip
+        print(
+            f"{results['rank_test_score'][i]:>3}  {params['cost']:<14} "
+            f"{params['solver']:<6} {results['mean_test_score'][i]:.3f}"
+        )
     same = np.array_equal(
         results["mean_test_score"], here.cv_results_["mean_test_score"]
     )

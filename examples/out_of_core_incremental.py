@@ -46,14 +46,17 @@ y = X.map_blocks(teacher_labels, drop_axis=1, dtype=np.int64)
 X_test = np.random.RandomState(1).normal(size=(50_000, N_FEATURES))
 y_test = teacher_labels(X_test)
 params = dict(hidden_layer_sizes=(32,), batch_size=200, random_state=0)
-print(f"data: {N_ROWS} rows, {X.nbytes / 1e6:.0f} MB as one array, "
-      f"{X.numblocks[0]} blocks")  # fmt: skip
+print(
+    f"data: {N_ROWS} rows, {X.nbytes / 1e6:.0f} MB as one array, "
+    f"{X.numblocks[0]} blocks"
+)
 
 # %%
 # Out of core: each block is made, trained on by one ``partial_fit`` and
 # dropped; one ``Incremental.partial_fit`` call is one pass over the blocks.
-incremental = Incremental(MLPCostClassifier(**params), shuffle_blocks=True,
-                          random_state=0)  # fmt: skip
+incremental = Incremental(
+    MLPCostClassifier(**params), shuffle_blocks=True, random_state=0
+)
 start = time.perf_counter()
 block_peaks = []
 with dask.config.set(scheduler="synchronous"):
@@ -68,18 +71,20 @@ seconds = time.perf_counter() - start
 peak = block_peaks[-1]
 block = (X.nbytes + y.nbytes) / X.numblocks[0]
 out_of_core = incremental.estimator_.score(X_test, y_test)
-print(f"out of core: accuracy {out_of_core:.4f} in {seconds:.1f} s, peak memory "
-      f"of the last pass {peak / 1e6:.0f} MB ({peak / block:.1f} blocks)")  # fmt: skip
+print(
+    f"out of core: accuracy {out_of_core:.4f} in {seconds:.1f} s, peak memory "
+    f"of the last pass {peak / 1e6:.0f} MB ({peak / block:.1f} blocks)"
+)
 
 # %%
 # In memory, for reference: the same rows and the same number of epochs.
 start = time.perf_counter()
-in_memory = MLPCostClassifier(**params, max_iter=PASSES, tol=0.0,
-                              n_iter_no_change=10**9)  # fmt: skip
+in_memory = MLPCostClassifier(
+    **params, max_iter=PASSES, tol=0.0, n_iter_no_change=10**9
+)
 in_memory.fit(X.compute(), y.compute())
 reference = in_memory.score(X_test, y_test)
-print(f"in memory:   accuracy {reference:.4f} in "
-      f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+print(f"in memory:   accuracy {reference:.4f} in {time.perf_counter() - start:.1f} s")
 print(f"difference: {100 * abs(out_of_core - reference):.2f} points")
 assert abs(out_of_core - reference) <= 0.01
 assert peak < 6 * block  # of 20: a block and the temporaries of its labels

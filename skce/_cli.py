@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._params import SOLVERS
+from ._codes import SOLVERS
 from .costs import COSTS
 
 # Starting learning rates that suit each solver on standardized data: full

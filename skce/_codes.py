@@ -1,8 +1,10 @@
-"""Integer codes that select activations, costs and solvers inside the kernels.
+"""Integer codes that select activations, costs, outputs and solvers in kernels.
 
 Kernels take these small integers instead of functions, so each kernel is
 compiled once per dtype whatever options the user picks, and the compiled
 code can be cached on disk (a kernel that takes a function argument cannot).
+Each dict maps the name a user passes to its code; its keys are the one list
+of that option's values.
 """
 
 ACT_IDENTITY = 0
@@ -17,14 +19,28 @@ ACTIVATION_CODES = {
     "relu": ACT_RELU,
 }
 
-# A kernel cost code fixes the output activation too: the log-likelihood goes
-# with softmax outputs, the other two with logistic (sigmoid) outputs.
+# What the output units compute from their logits.
+OUTPUT_SOFTMAX = 0
+OUTPUT_LOGISTIC = 1
+
+OUTPUT_CODES = {"softmax": OUTPUT_SOFTMAX, "logistic": OUTPUT_LOGISTIC}
+
+# The built-in costs; a user's cost is COST_CUSTOM, computed by its own
+# jitted functions on the outputs its output activation gives.
 COST_LOG_LIKELIHOOD = 0
 COST_CROSS_ENTROPY = 1
 COST_QUADRATIC = 2
+COST_CUSTOM = 3
 
 SOLVER_GD = 0
 SOLVER_SGD = 1
 SOLVER_ADAM = 2
+SOLVER_LBFGS = 3
 
-SOLVER_CODES = {"gd": SOLVER_GD, "sgd": SOLVER_SGD, "adam": SOLVER_ADAM}
+SOLVER_CODES = {
+    "gd": SOLVER_GD,
+    "sgd": SOLVER_SGD,
+    "adam": SOLVER_ADAM,
+    "lbfgs": SOLVER_LBFGS,
+}
+SOLVERS = tuple(SOLVER_CODES)

@@ -1,12 +1,11 @@
 """``MLPCostClassifier``: the public estimator; orchestration only.
 
-The numerical work lives in ``_kernels`` and ``_updates`` (compiled) and in
-``_solvers`` (the loops around them); this module validates input, keeps the
-fitted state and follows scikit-learn's estimator contract.
+``fit`` and ``partial_fit`` check the input, build the network, the training
+problem and the solver's config and state, call a solver (``_solvers``) and
+copy the state it returns onto the estimator in one place
+(``_set_fitted``). The estimator is the only writer of its fitted
+attributes, and it writes them only when a fit succeeds.
 """
-
-import copy
-import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -21,30 +20,38 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._codes import ACTIVATION_CODES, COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD
-from ._kernels import predict_logits, probabilities
-from ._layout import glorot_init, layer_views, n_parameters
-from ._params import resolve_cost, validate_params
-from ._solvers import Problem, fit_lbfgs, fit_stochastic
-from ._validation import check_sample_weight, kernel_input
-
-# Rows per chunk in prediction: large enough for efficient matrix products,
-# small enough that the hidden activations stay in cache.
-_PREDICT_CHUNK = 1024
+from ._boundary import check_sample_weight, kernel_input, kernel_targets, writeable
+from ._network import Network
+from ._params import check_params, resolve_cost
+from ._problem import Problem
+from ._progress import Progress
+from ._solvers import solver_function
+from ._state import SolverConfig, TrainingState
+from ._validation import ValidationSet, holdout_split
 
 # Plain float arrays up to this many values are checked inline at predict
 # time (see _checked_input); larger ones go through validate_data.
 _FAST_PATH_SIZE = 10_000
 
-# predict_proba keeps sigmoid outputs strictly inside (0, 1): the smallest
-# positive normal float and the largest float below one, per dtype.
-_PROBABILITY_BOUNDS = {
-    np.dtype(dtype): (
-        float(np.finfo(dtype).tiny),
-        float(np.nextafter(dtype(1), dtype(0))),
-    )
-    for dtype in (np.float32, np.float64)
-}
+# validate_data sets these two when a fit starts; every other fitted
+# attribute is set by _set_fitted when it ends.
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+#: Every fitted attribute, public and private. ``feature_names_in_`` exists
+#: only for input with string column names; ``coefs_`` and ``intercepts_``
+#: are views into ``theta_``, not stored.
+FITTED_ATTRIBUTES = (
+    *_INPUT_ATTRIBUTES,
+    "classes_",
+    "_label_binarizer",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "_layer_units",
+    "_activation",
+    *TrainingState.PUBLIC.values(),
+    TrainingState.PRIVATE,
+)
 
 
 class MLPCostClassifier(ClassifierMixin, BaseEstimator):
@@ -142,9 +149,16 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Whether to start from the solution of the previous call to fit. The
         optimizer's state (Adam's moments and step count, the momentum
-        velocity, the learning rate) carries over too, so two warm-started
-        fits of 10 epochs equal one of 20; scikit-learn restarts the
-        optimizer instead. L-BFGS restarts its curvature memory.
+        velocity, the learning rate), the stopping records and the shuffling
+        of the rows carry over too; scikit-learn restarts the optimizer and
+        the shuffling instead. With 'gd', 'sgd' and 'adam', two warm-started
+        fits of 10 epochs on the same data therefore give the fit of 20 bit
+        for bit, with or without ``shuffle`` and for an int or a
+        ``RandomState`` ``random_state``, as long as neither fit stops before
+        ``max_iter`` and ``early_stopping`` is off (it restores the best
+        epoch's weights at the end of each fit). Early stopping holds out
+        the same rows in every warm-started fit. L-BFGS restarts its
+        curvature memory.
 
     momentum : float, default=0.9
         Momentum of the updates, in [0, 1]. Used by 'gd' and 'sgd'.
@@ -368,36 +382,32 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     @property
     def coefs_(self):
         """Weight matrices, views into ``theta_`` (assignable)."""
-        return layer_views(self.theta_, self._layer_units)[0]
+        return self._network().views(self.theta_)[0]
 
     @coefs_.setter
     def coefs_(self, values):
-        self._assign_layers(values, 0, "coefs_")
+        check_is_fitted(self)
+        _assign_layers(self._network().views(self.theta_)[0], values, "coefs_")
 
     @property
     def intercepts_(self):
         """Bias vectors, views into ``theta_`` (assignable)."""
-        return layer_views(self.theta_, self._layer_units)[1]
+        return self._network().views(self.theta_)[1]
 
     @intercepts_.setter
     def intercepts_(self, values):
-        self._assign_layers(values, 1, "intercepts_")
-
-    def _assign_layers(self, values, which, name):
         check_is_fitted(self)
-        targets = layer_views(self.theta_, self._layer_units)[which]
-        values = list(values)
-        shapes = [target.shape for target in targets]
-        if [np.shape(value) for value in values] != shapes:
-            raise ValueError(
-                f"{name} must be a list of arrays of shapes {shapes}, got "
-                f"{[np.shape(value) for value in values]}."
-            )
-        arrays = [np.asarray(value, dtype=self.theta_.dtype) for value in values]
-        if not all(np.isfinite(array).all() for array in arrays):
-            raise ValueError(f"{name} must contain only finite values.")
-        for target, array in zip(targets, arrays, strict=True):
-            target[...] = array
+        _assign_layers(self._network().views(self.theta_)[1], values, "intercepts_")
+
+    def _network(self):
+        """The fitted network (the activation it was trained with)."""
+        normalize = (
+            self.out_activation_ == "logistic"
+            and self._label_binarizer.y_type_ == "multiclass"
+        )
+        return Network(
+            self._layer_units, self._activation, self.out_activation_, normalize
+        )
 
     # -- fitting -------------------------------------------------------------
 
@@ -471,11 +481,15 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         >>> neuron.predict(X)
         array([0, 1])
         """
-        validation = (X_val, y_val, sample_weight_val)
-        return self._fit_atomically(
-            X, y, sample_weight, incremental=False, coefs_init=coefs_init,
-            intercepts_init=intercepts_init, validation=validation,
-        )  # fmt: skip
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            incremental=False,
+            coefs_init=coefs_init,
+            intercepts_init=intercepts_init,
+            validation=(X_val, y_val, sample_weight_val),
+        )
 
     def _partial_fit_available(self):
         if self.solver == "lbfgs":
@@ -497,6 +511,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         intercepts_init=None,
     ):
         """Update the model with one epoch over the given data.
+
+        The optimizer's state carries over from call to call, as in
+        scikit-learn; so does its choice of shuffling: each call shuffles
+        the given rows with a random state made anew from ``random_state``
+        (an int gives every call the same order).
 
         Parameters
         ----------
@@ -539,7 +558,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                     "classes must be passed on the first call to partial_fit."
                 )
             binarizer = LabelBinarizer().fit(y if multilabel else classes)
-            self._check_two_classes(binarizer.classes_)
+            _check_two_classes(binarizer.classes_, self)
         elif classes is not None and not np.array_equal(
             np.unique(classes), self.classes_
         ):
@@ -547,7 +566,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 f"`classes={classes!r}` is not the same as on the first call to "
                 f"partial_fit, which was {self.classes_!r}."
             )
-        return self._fit_atomically(
+        return self._fit(
             X,
             y,
             sample_weight,
@@ -556,26 +575,6 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             coefs_init=coefs_init,
             intercepts_init=intercepts_init,
         )
-
-    def _fit_atomically(self, *args, **kwargs):
-        """``_fit``, undone if it raises: a failed fit changes nothing.
-
-        Whatever stops a fit (bad input, divergence, KeyboardInterrupt), the
-        fitted state of before the call comes back, bit for bit: a failed
-        warm-started fit or ``partial_fit`` loses nothing already learned.
-        """
-        saved = {
-            name: copy.deepcopy(value)
-            for name, value in vars(self).items()
-            if name not in _PARAMETER_NAMES
-        }
-        try:
-            return self._fit(*args, **kwargs)
-        except BaseException:
-            for name in [name for name in vars(self) if name not in _PARAMETER_NAMES]:
-                del self.__dict__[name]
-            self.__dict__.update(saved)
-            raise
 
     def _fit(
         self,
@@ -588,62 +587,83 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         intercepts_init=None,
         validation=(None, None, None),
     ):
-        hidden_layer_sizes = validate_params(self)
-        given_weights = coefs_init is not None or intercepts_init is not None
-        first_pass = (
-            not hasattr(self, "theta_")
-            or (not self.warm_start and not incremental)
-            or given_weights
-        )
-        X, Y = self._validate_input(X, y, incremental, first_pass, binarizer)
-        if not first_pass:
-            X = X.astype(self.theta_.dtype, copy=False)
-            Y = Y.astype(self.theta_.dtype, copy=False)
-        sample_weight = self._with_class_weight(
-            check_sample_weight(sample_weight, X.shape[0], X.dtype), Y, incremental
-        )
-        if not incremental:
-            self._check_weighted_classes(Y, sample_weight)
+        """Fit, or leave every fitted attribute as it was if anything raises.
 
-        cost = resolve_cost(self.cost).for_target(self._label_binarizer.y_type_)
-        layer_units = np.array(
-            [X.shape[1], *hidden_layer_sizes, Y.shape[1]], dtype=np.int64
-        )
-        random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(layer_units, cost, X.dtype, random_state)
-            if coefs_init is not None:
-                self._assign_layers(coefs_init, 0, "coefs_init")
-            if intercepts_init is not None:
-                self._assign_layers(intercepts_init, 1, "intercepts_init")
-        else:
-            self._check_continuable(layer_units, cost)
-
-        problem = Problem(
-            X,
-            Y,
-            sample_weight,
-            layer_units,
-            ACTIVATION_CODES[self.activation],
-            cost,
-            self.alpha,
-        )
-        validation = self._validation_problem(problem, *validation)
-        if self.solver == "lbfgs":
-            fit_lbfgs(self, problem, validation)
-        else:
-            fit_stochastic(self, problem, random_state, incremental, validation)
-
-        if not np.isfinite(self.theta_).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed, or the "
-                "learning rate (learning_rate_init) may be too large. The "
-                "estimator is left as it was before this fit."
+        Whatever stops a fit (bad input, divergence, KeyboardInterrupt), the
+        fitted state of before the call stays: nothing is written before the
+        fit succeeds, except the two attributes ``validate_data`` sets, which
+        are put back.
+        """
+        saved = {
+            name: vars(self)[name] for name in _INPUT_ATTRIBUTES if name in vars(self)
+        }
+        try:
+            values = self._train(
+                X,
+                y,
+                sample_weight,
+                incremental,
+                binarizer,
+                coefs_init,
+                intercepts_init,
+                validation,
             )
+        except BaseException:
+            for name in _INPUT_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(saved)
+            raise
+        self._set_fitted(*values)
         return self
 
-    def _validate_input(self, X, y, incremental, reset, binarizer):
+    def _set_fitted(self, values, continued):
+        """The one place where fitted attributes are written.
+
+        A continued fit copies its parameters into the existing ``theta_``,
+        so that arrays taken from ``coefs_`` before it stay live, as
+        scikit-learn's do.
+        """
+        expected = set(FITTED_ATTRIBUTES) - set(_INPUT_ATTRIBUTES)
+        if set(values) != expected:  # pragma: no cover - a programming error
+            raise AssertionError(f"fitted {sorted(values)} != {sorted(expected)}")
+        theta, old = values["theta_"], vars(self).get("theta_")
+        if (
+            continued
+            and isinstance(old, np.ndarray)
+            and old.flags.writeable
+            and old.shape == theta.shape
+            and old.dtype == theta.dtype
+        ):
+            np.copyto(old, theta)
+            values["theta_"] = old
+        self.__dict__.update(values)
+
+    def _train(
+        self,
+        X,
+        y,
+        sample_weight,
+        incremental,
+        binarizer,
+        coefs_init,
+        intercepts_init,
+        validation,
+    ):
+        """Everything a fit does but writing the result.
+
+        Returns the fitted attributes, and whether the fit continued the
+        previous one.
+        """
+        hidden_layer_sizes = check_params(self)
+        config = SolverConfig.from_params(self.get_params(deep=False))
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        given_weights = coefs_init is not None or intercepts_init is not None
+        continuing = (
+            hasattr(self, "theta_")
+            and (self.warm_start or incremental)
+            and not given_weights
+        )
         X, y = validate_data(
             self,
             X,
@@ -651,73 +671,169 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=(np.float64, np.float32),
-            reset=reset,
+            reset=not continuing,
         )
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if binarizer is not None:  # first partial_fit: classes given there
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
-            self._check_two_classes(self._label_binarizer.classes_)
-            self.classes_ = self._label_binarizer.classes_
+        binarizer = self._binarizer_for(y, binarizer, continuing, incremental)
+        dtype = self.theta_.dtype if continuing else X.dtype
+        X = X.astype(dtype, copy=False)
+        Y = binarizer.transform(y).astype(dtype, copy=False)
+        sample_weight = _with_class_weight(
+            self.class_weight,
+            check_sample_weight(sample_weight, X.shape[0], dtype),
+            Y,
+            binarizer,
+            incremental,
+        )
+        if not incremental:
+            _check_weighted_classes(Y, sample_weight, binarizer)
+
+        cost = resolve_cost(self.cost).for_target(binarizer.y_type_)
+        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        normalize = (
+            cost.output_activation == "logistic" and binarizer.y_type_ == "multiclass"
+        )
+        network = Network(
+            layer_units, self.activation, cost.output_activation, normalize
+        )
+        if continuing:
+            state = self._continued_state(network, incremental)
         else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same "
-                        f"classes as in the previous call to fit. Previously got "
-                        f"{self.classes_}, `y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_)):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. 'y' has {classes}."
-                )
-            self.classes_ = self._label_binarizer.classes_
-        Y = np.ascontiguousarray(self._label_binarizer.transform(y), dtype=X.dtype)
-        return X, Y
-
-    def _with_class_weight(self, sample_weight, Y, incremental):
-        """``sample_weight`` times the weight of each sample's class."""
-        if self.class_weight is None:
-            return sample_weight
-        if self._label_binarizer.y_type_.startswith("multilabel"):
-            raise ValueError("class_weight is not supported for multilabel targets.")
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit: the "
-                "class frequencies of one batch are not those of the data. Pass "
-                "a dict of class weights instead."
+            random_state = check_random_state(self.random_state)
+            theta = network.glorot_init(dtype, random_state)
+            coefs, intercepts = network.views(theta)
+            if coefs_init is not None:
+                _assign_layers(coefs, coefs_init, "coefs_init")
+            if intercepts_init is not None:
+                _assign_layers(intercepts, intercepts_init, "intercepts_init")
+            state = TrainingState(
+                theta=theta,
+                best_theta=theta.copy(),
+                random_state=random_state,
+                split_state=random_state.get_state(),
             )
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
-        present = np.unique(labels)
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(
-                    f"class_weight has classes {sorted(unknown, key=str)} that are "
-                    f"not in the data; the classes are {self.classes_.tolist()}."
-                )
-        weights = compute_class_weight(
-            self.class_weight, classes=present, y=labels
-        ) if self.class_weight == "balanced" else np.array(
-            [self.class_weight.get(label, 1.0) for label in self.classes_[present]]
-        )  # fmt: skip
-        per_class = np.ones(len(self.classes_))
-        per_class[present] = weights
-        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
-            raise ValueError("class_weight values must be finite and non-negative.")
-        per_sample = per_class[labels].astype(Y.dtype)
-        if sample_weight is None:
-            return np.ascontiguousarray(per_sample)
-        return np.ascontiguousarray(sample_weight * per_sample)
 
-    def _validation_problem(self, problem, X_val, y_val, sample_weight_val):
-        """The user's validation set as a ``Problem``, or None."""
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        validation_set = self._validation_set(
+            binarizer, network.n_outputs, dtype, *validation
+        )
+        if self.early_stopping and validation_set is None and self.solver != "lbfgs":
+            split_random = state.random_state
+            if continuing:
+                # The same held-out rows as the fit that made the network.
+                split_random = np.random.RandomState()
+                split_random.set_state(state.split_state)
+            labels = None
+            if binarizer.y_type_ != "multilabel-indicator":
+                labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+            arrays, held_out = holdout_split(
+                arrays, labels, self.validation_fraction, split_random
+            )
+            validation_set = ValidationSet(
+                kernel_input(held_out[0]),
+                kernel_targets(held_out[1], held_out[2] if len(held_out) > 2 else None),
+                _decode(binarizer, held_out[1]),
+                lambda proba: _decode(binarizer, proba),
+            )
+        problem = Problem(
+            kernel_input(arrays[0]),
+            kernel_targets(arrays[1], arrays[2] if len(arrays) > 2 else None),
+            cost,
+            self.alpha,
+        )
+        solve = solver_function(self.solver)
+        progress = Progress(
+            self.verbose,
+            1 if incremental else self.max_iter,
+            unit="iteration" if self.solver == "lbfgs" else "epoch",
+        )
+        try:
+            state = solve(
+                problem, network, config, state, progress, validation_set, incremental
+            )
+        finally:
+            progress.close()
+        if not np.isfinite(state.theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed, or the "
+                "learning rate (learning_rate_init) may be too large. The "
+                "estimator is left as it was before this fit."
+            )
+        values = {
+            "classes_": binarizer.classes_,
+            "_label_binarizer": binarizer,
+            "n_layers_": len(layer_units),
+            "n_outputs_": network.n_outputs,
+            "out_activation_": network.output,
+            "_layer_units": network.layer_units,
+            "_activation": network.activation,
+            **state.fitted_attributes(),
+        }
+        return values, continuing
+
+    def _binarizer_for(self, y, binarizer, continuing, incremental):
+        """The label binarizer of this fit, checking ``y`` against it."""
+        if binarizer is not None:  # first partial_fit: classes given there
+            return binarizer
+        if not continuing:
+            binarizer = LabelBinarizer().fit(y)
+            _check_two_classes(binarizer.classes_, self)
+            return binarizer
+        classes = unique_labels(y)
+        if not incremental:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same "
+                    f"classes as in the previous call to fit. Previously got "
+                    f"{self.classes_}, `y` has {classes}"
+                )
+        elif len(np.setdiff1d(classes, self.classes_)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+        return self._label_binarizer
+
+    def _continued_state(self, network, incremental):
+        """The state of the previous fit, to continue from (copies)."""
+        self._check_theta()
+        if not np.array_equal(network.layer_units, self._layer_units):
+            raise ValueError(
+                "warm_start and partial_fit need the network of the previous fit, "
+                f"with layer sizes {self._layer_units.tolist()}, but the data and "
+                f"hidden_layer_sizes give {network.layer_units.tolist()}. Set "
+                "warm_start=False to start a new network."
+            )
+        if network.activation != self._activation:
+            raise ValueError(
+                f"activation={network.activation!r} differs from the activation "
+                f"{self._activation!r} of the fitted network. Set warm_start=False "
+                "to start a new network."
+            )
+        if network.output != self.out_activation_:
+            raise ValueError(
+                f"cost={self.cost!r} needs {network.output} outputs but the "
+                f"fitted network has {self.out_activation_} outputs. Set "
+                "warm_start=False to start a new network."
+            )
+        state = TrainingState.from_fitted(vars(self))
+        if incremental or state.random_state is None:
+            # partial_fit draws its shuffling from random_state anew on each
+            # call, as scikit-learn does (an int gives the same order each
+            # call); so does a warm start of a model saved by skce 0.1.0.
+            state.random_state = check_random_state(self.random_state)
+            state.row_order = None
+        if state.split_state is None:
+            state.split_state = check_random_state(self.random_state).get_state()
+        return state
+
+    def _validation_set(
+        self, binarizer, n_outputs, dtype, X_val, y_val, sample_weight_val
+    ):
+        """The user's validation set as a ``ValidationSet``, or None."""
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
                 raise ValueError("sample_weight_val is given without X_val and y_val.")
@@ -725,65 +841,32 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         if X_val is None or y_val is None:
             raise ValueError("X_val and y_val must be given together.")
         X_val, y_val = validate_data(
-            self, X_val, y_val, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=self.theta_.dtype, reset=False,
-        )  # fmt: skip
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=dtype,
+            reset=False,
+        )
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val)
-        unseen = np.setdiff1d(unique_labels(y_val), self.classes_)
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(unseen):
+        unseen = np.setdiff1d(unique_labels(y_val), binarizer.classes_)
+        if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
             raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
-        Y_val = np.ascontiguousarray(
-            self._label_binarizer.transform(y_val), dtype=self.theta_.dtype
+        Y_val = writeable(binarizer.transform(y_val), dtype=dtype)
+        if Y_val.shape[1] != n_outputs:
+            raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")
+        weights = check_sample_weight(sample_weight_val, X_val.shape[0], dtype)
+        weights = _with_class_weight(
+            self.class_weight, weights, Y_val, binarizer, incremental=False
         )
-        if Y_val.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y_val has {Y_val.shape[1]} outputs, y has {self.n_outputs_}."
-            )
-        weights = check_sample_weight(sample_weight_val, X_val.shape[0], Y_val.dtype)
-        weights = self._with_class_weight(weights, Y_val, incremental=False)
-        validation = problem.subset(X_val, Y_val, weights)
-        validation.labels = self._label_binarizer.inverse_transform(Y_val)
-        return validation
-
-    def _check_two_classes(self, classes):
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contain only one class: {classes[0]!r}."
-            )
-
-    def _check_weighted_classes(self, Y, sample_weight):
-        """A fit whose positive weights all fall on one class learns nothing."""
-        if sample_weight is None or self._label_binarizer.y_type_.startswith(
-            "multilabel"
-        ):
-            return
-        weighted = Y[sample_weight > 0]
-        if Y.shape[1] == 1:
-            n_classes = len(np.unique(weighted[:, 0]))
-        else:
-            n_classes = int((weighted.sum(axis=0) > 0).sum())
-        if n_classes < 2:
-            raise ValueError(
-                "Only one class has samples with non-zero sample_weight; a "
-                "classifier needs at least 2 classes to learn from."
-            )
-
-    def _initialize(self, layer_units, cost, dtype, random_state):
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = int(layer_units[-1])
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = cost.output_activation
-        self._layer_units = layer_units
-        # Prediction and later partial fits use the activation the network
-        # was trained with, not one set afterwards with set_params.
-        self._activation = self.activation
-        self.theta_ = glorot_init(layer_units, self.activation, dtype, random_state)
-        self._best_theta = self.theta_.copy()
-        for name in ("_optimizer", "_no_improvement_count", "loss_curve_"):
-            self.__dict__.pop(name, None)
+        return ValidationSet(
+            kernel_input(X_val),
+            kernel_targets(Y_val, weights),
+            _decode(binarizer, Y_val),
+            lambda proba: _decode(binarizer, proba),
+        )
 
     def _check_theta(self):
         """``theta_``, checked so that the kernels cannot read out of bounds.
@@ -792,7 +875,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         writeable copy: the kernels are compiled for writeable arrays only.
         """
         theta = self.theta_
-        expected = n_parameters(self._layer_units)
+        expected = self._network().n_parameters
         if (
             not isinstance(theta, np.ndarray)
             or theta.shape != (expected,)
@@ -807,60 +890,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             )
         return theta if theta.flags.writeable else theta.copy()
 
-    def _check_continuable(self, layer_units, cost):
-        self.theta_ = self._check_theta()
-        if not np.array_equal(layer_units, self._layer_units):
-            raise ValueError(
-                "warm_start and partial_fit need the network of the previous fit, "
-                f"with layer sizes {self._layer_units.tolist()}, but the data and "
-                f"hidden_layer_sizes give {layer_units.tolist()}. Set "
-                "warm_start=False to start a new network."
-            )
-        if self.activation != self._activation:
-            raise ValueError(
-                f"activation={self.activation!r} differs from the activation "
-                f"{self._activation!r} of the fitted network. Set warm_start=False "
-                "to start a new network."
-            )
-        if cost.output_activation != self.out_activation_:
-            raise ValueError(
-                f"cost={self.cost!r} needs {cost.output_activation} outputs but the "
-                f"fitted network has {self.out_activation_} outputs. Set "
-                "warm_start=False to start a new network."
-            )
-
     # -- prediction ----------------------------------------------------------
-
-    def _output_logits(self, data, theta=None):
-        """Output logits of the fitted network, or of ``theta`` (same layout)."""
-        return predict_logits(
-            *data.kernel_args(),
-            self._check_theta() if theta is None else theta,
-            self._layer_units,
-            ACTIVATION_CODES[self._activation],
-            _PREDICT_CHUNK,
-        )
-
-    def _probabilities(self, data):
-        return self._probabilities_from_logits(self._output_logits(data))
-
-    def _probabilities_from_logits(self, logits):
-        n_columns = 2 if self.n_outputs_ == 1 else self.n_outputs_
-        proba = np.empty((logits.shape[0], n_columns), dtype=logits.dtype)
-        softmax = self.out_activation_ == "softmax"
-        normalize = self._label_binarizer.y_type_ == "multiclass" and not softmax
-        code = COST_LOG_LIKELIHOOD if softmax else COST_CROSS_ENTROPY
-        probabilities(code, normalize, logits, proba, *_PROBABILITY_BOUNDS[proba.dtype])
-        return proba
-
-    def _predict_from_input(self, data):
-        return self._labels_from_logits(self._output_logits(data))
-
-    def _labels_from_logits(self, logits):
-        proba = self._probabilities_from_logits(logits)
-        if self.n_outputs_ == 1:
-            proba = proba[:, 1]
-        return self._label_binarizer.inverse_transform(proba)
 
     def _checked_input(self, X):
         if not hasattr(self, "theta_"):
@@ -900,7 +930,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted classes (an indicator matrix for multilabel).
         """
-        return self._predict_from_input(self._checked_input(X))
+        proba = self.predict_proba(X)
+        return _decode(self._label_binarizer, proba)
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -917,7 +948,9 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             to one except for multilabel targets, where each column is the
             probability of its label.
         """
-        return self._probabilities(self._checked_input(X))
+        x = self._checked_input(X)
+        network = self._network()
+        return network.probabilities(network.logits(self._check_theta(), x))
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
@@ -943,5 +976,118 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
+    def __setstate__(self, state):
+        super().__setstate__(_upgrade_state(state))
 
-_PARAMETER_NAMES = frozenset(inspect.signature(MLPCostClassifier.__init__).parameters)
+
+def _decode(binarizer, proba):
+    """Labels from probabilities (or one-hot rows), as ``predict`` gives them."""
+    if proba.shape[1] == 2 and binarizer.y_type_ == "binary":
+        proba = proba[:, 1]
+    return binarizer.inverse_transform(proba)
+
+
+def _assign_layers(targets, values, name):
+    """Copy ``values`` into the views ``targets`` after checking them."""
+    values = list(values)
+    shapes = [target.shape for target in targets]
+    if [np.shape(value) for value in values] != shapes:
+        raise ValueError(
+            f"{name} must be a list of arrays of shapes {shapes}, got "
+            f"{[np.shape(value) for value in values]}."
+        )
+    arrays = [np.asarray(value, dtype=targets[0].dtype) for value in values]
+    if not all(np.isfinite(array).all() for array in arrays):
+        raise ValueError(f"{name} must contain only finite values.")
+    for target, array in zip(targets, arrays, strict=True):
+        target[...] = array
+
+
+def _check_two_classes(classes, estimator):
+    if len(classes) < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes in "
+            f"the data, but the data contain only one class: {classes[0]!r}."
+        )
+
+
+def _check_weighted_classes(Y, sample_weight, binarizer):
+    """A fit whose positive weights all fall on one class learns nothing."""
+    if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
+        return
+    weighted = Y[sample_weight > 0]
+    if Y.shape[1] == 1:
+        n_classes = len(np.unique(weighted[:, 0]))
+    else:
+        n_classes = int((weighted.sum(axis=0) > 0).sum())
+    if n_classes < 2:
+        raise ValueError(
+            "Only one class has samples with non-zero sample_weight; a "
+            "classifier needs at least 2 classes to learn from."
+        )
+
+
+def _with_class_weight(class_weight, sample_weight, Y, binarizer, incremental):
+    """``sample_weight`` times the weight of each sample's class."""
+    if class_weight is None:
+        return sample_weight
+    if binarizer.y_type_.startswith("multilabel"):
+        raise ValueError("class_weight is not supported for multilabel targets.")
+    if incremental and class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported for partial_fit: the "
+            "class frequencies of one batch are not those of the data. Pass "
+            "a dict of class weights instead."
+        )
+    classes = binarizer.classes_
+    labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+    present = np.unique(labels)
+    if class_weight == "balanced":
+        weights = compute_class_weight(class_weight, classes=present, y=labels)
+    else:
+        unknown = set(class_weight) - set(classes.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight has classes {sorted(unknown, key=str)} that are "
+                f"not in the data; the classes are {classes.tolist()}."
+            )
+        weights = np.array([class_weight.get(label, 1.0) for label in classes[present]])
+    per_class = np.ones(len(classes))
+    per_class[present] = weights
+    if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+        raise ValueError("class_weight values must be finite and non-negative.")
+    per_sample = per_class[labels].astype(Y.dtype)
+    if sample_weight is None:
+        return np.ascontiguousarray(per_sample)
+    return np.ascontiguousarray(sample_weight * per_sample)
+
+
+def _upgrade_state(state):
+    """The fitted state of a model pickled by skce 0.1.0, in today's form.
+
+    Version 0.1.0 kept the optimizer in ``_optimizer``, the stopping records
+    in ``_no_improvement_count`` and ``_best_theta``, and set no
+    ``best_loss_`` or validation records after L-BFGS.
+    """
+    if "theta_" not in state or TrainingState.PRIVATE in state:
+        return state
+    state = dict(state)
+    optimizer = state.pop("_optimizer", None) or {}
+    private = {
+        "solver": optimizer.get("solver"),
+        "velocity": optimizer.get("velocity", np.empty(0)),
+        "m": optimizer.get("m", np.empty(0)),
+        "v": optimizer.get("v", np.empty(0)),
+        "step": optimizer.get("step", 0),
+        "learning_rate": optimizer.get("learning_rate", 0.0),
+        "learning_rate_init": optimizer.get("learning_rate_init", 0.0),
+        "no_improvement_count": state.pop("_no_improvement_count", None),
+        "best_theta": state.pop("_best_theta", None),
+        "random_state": None,
+        "split_state": None,
+        "row_order": None,
+    }
+    state[TrainingState.PRIVATE] = private
+    for name in TrainingState.PUBLIC.values():
+        state.setdefault(name, None)
+    return state

@@ -6,19 +6,27 @@ their own and can be tested against a plain NumPy oracle.
 Conventions shared by every kernel:
 
 - ``theta`` is the flat parameter vector (float32 or float64, C-contiguous).
-  For each weight layer ``l`` it holds ``W_l`` (``n_in x n_out``, row-major)
-  followed by ``b_l`` (``n_out``); ``layer_units`` (int64) gives the widths.
-- The input comes in two forms so that one compiled variant serves both: a
-  dense C-contiguous ``X``, or a CSR matrix ``(data, indices, indptr)`` (int64
-  indices) together with ``rows``, the CSR rows that make up the batch. The
-  unused form is an empty placeholder and ``is_sparse`` says which is real.
+  Where each layer's weights and biases sit in it is not computed here: the
+  ``Net`` tuple carries the offsets that ``_network.Network`` lays out once.
+- The input is an ``Inputs`` tuple in one of two forms, so that one compiled
+  variant serves both: a dense C-contiguous matrix, or a CSR matrix
+  ``(data, indices, indptr)`` with int64 indices, of which ``rows`` are the
+  rows that make up the batch. The unused form is an empty placeholder and
+  ``is_sparse`` says which is real.
+- Targets come as a ``Targets`` tuple: ``Y`` (one row per sample, in [0, 1])
+  and the sample weights, an empty placeholder when ``has_weight`` is False.
 - ``work`` is scratch space of ``workspace_size(layer_units, n_rows)``
   elements: the outputs of every layer, then two delta buffers.
-- Activation, cost and solver arrive as the integer codes of ``_codes``.
+- Activation, output, cost and solver arrive as the integer codes of
+  ``_codes``.
+- Array-to-slice assignments are written as loops: Numba compiles a
+  shape-mismatch error message for each of them, seconds of compile time.
 
 Nothing here checks shapes, dtypes or index ranges: Numba does no bounds
 checks, so the Python callers validate everything before a kernel runs.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -30,7 +38,40 @@ from ._codes import (
     ACT_TANH,
     COST_CROSS_ENTROPY,
     COST_LOG_LIKELIHOOD,
+    OUTPUT_SOFTMAX,
 )
+
+
+class Inputs(NamedTuple):
+    """A feature matrix in kernel form: dense, or CSR with int64 indices."""
+
+    dense: np.ndarray
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    is_sparse: bool
+
+
+class Targets(NamedTuple):
+    """Target rows and sample weights (``weights`` empty if not ``has_weight``)."""
+
+    Y: np.ndarray
+    weights: np.ndarray
+    has_weight: bool
+
+
+class Net(NamedTuple):
+    """A network as the kernels see it.
+
+    ``offsets`` (int64, ``2 * n_weight_layers + 1``) holds where ``W_l``
+    (``offsets[2 l]``, ``n_in x n_out`` row-major) and ``b_l``
+    (``offsets[2 l + 1]``) start in ``theta``, and its length.
+    """
+
+    layer_units: np.ndarray
+    offsets: np.ndarray
+    activation: int
+    output: int
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -52,6 +93,26 @@ def softplus(z):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def logsumexp(values, exps):
+    """``log(sum(exp(values)))`` of a vector, shifted by its maximum ``m``.
+
+    .. math:: \\mathrm{lse}(z) = m + \\log \\sum_j e^{z_j - m}, \\quad m = \\max_j z_j
+
+    ``exps`` (same length) receives the terms :math:`e^{z_j - m}`. Returns
+    ``(lse, sum_j exps_j)``; the softmax is ``exps / sum``.
+    """
+    shift = values[0]
+    for j in range(1, values.shape[0]):
+        shift = max(shift, values[j])
+    total = 0.0
+    for j in range(values.shape[0]):
+        term = np.exp(values[j] - shift)
+        exps[j] = term
+        total += term
+    return shift + np.log(total), total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def workspace_size(layer_units, n_rows):
     """Number of scratch elements the kernels need for ``n_rows`` rows."""
     total = 0
@@ -60,6 +121,20 @@ def workspace_size(layer_units, n_rows):
         total += layer_units[layer]
         widest = max(widest, layer_units[layer])
     return n_rows * (total + 2 * widest)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def layer_weights(params, net, layer):
+    """``W_l`` of a vector laid out like ``theta``, as an ``n_in x n_out`` view."""
+    start = net.offsets[2 * layer]
+    shape = (net.layer_units[layer], net.layer_units[layer + 1])
+    return params[start : net.offsets[2 * layer + 1]].reshape(shape)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def layer_biases(params, net, layer):
+    """``b_l`` of a vector laid out like ``theta``."""
+    return params[net.offsets[2 * layer + 1] : net.offsets[2 * layer + 2]]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -106,36 +181,36 @@ def multiply_by_derivative(code, outputs, delta):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def csr_rows_dot(data, indices, indptr, rows, weights, out):
-    """``out = X[rows] @ weights`` for a CSR matrix ``X``; ``out`` is overwritten."""
+def csr_rows_dot(x, rows, weights, out):
+    """``out = X[rows] @ weights`` for the CSR matrix of ``x``; overwrites ``out``."""
     n_cols = weights.shape[1]
     for i in range(rows.shape[0]):
         r = rows[i]
         for j in range(n_cols):
             out[i, j] = 0.0
-        for p in range(indptr[r], indptr[r + 1]):
-            x = data[p]
-            w_row = weights[indices[p]]
+        for p in range(x.indptr[r], x.indptr[r + 1]):
+            value = x.data[p]
+            w_row = weights[x.indices[p]]
             for j in range(n_cols):
-                out[i, j] += x * w_row[j]
+                out[i, j] += value * w_row[j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def csr_rows_transpose_dot(data, indices, indptr, rows, delta, out):
-    """``out = X[rows].T @ delta`` for a CSR matrix ``X``; ``out`` is overwritten."""
+def csr_rows_transpose_dot(x, rows, delta, out):
+    """``out = X[rows].T @ delta`` for the CSR matrix of ``x``; overwrites ``out``."""
     out[:, :] = 0.0
     n_cols = delta.shape[1]
     for i in range(rows.shape[0]):
         r = rows[i]
-        for p in range(indptr[r], indptr[r + 1]):
-            x = data[p]
-            out_row = out[indices[p]]
+        for p in range(x.indptr[r], x.indptr[r + 1]):
+            value = x.data[p]
+            out_row = out[x.indices[p]]
             for j in range(n_cols):
-                out_row[j] += x * delta[i, j]
+                out_row[j] += value * delta[i, j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def forward(X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, work):
+def forward(x, rows, theta, net, work):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
     Writes every layer's output into ``work``: hidden layers activated, the
@@ -143,41 +218,34 @@ def forward(X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, 
     ``work``; they form an ``(n_rows, layer_units[-1])`` block.
     """
     n_rows = rows.shape[0]
-    n_weight_layers = layer_units.shape[0] - 1
-    p = 0
+    n_weight_layers = net.layer_units.shape[0] - 1
     out = 0
     prev = 0
     for layer in range(n_weight_layers):
-        n_in = layer_units[layer]
-        n_out = layer_units[layer + 1]
-        W = theta[p : p + n_in * n_out].reshape((n_in, n_out))
-        p += n_in * n_out
-        b = theta[p : p + n_out]
-        p += n_out
+        n_in = net.layer_units[layer]
+        n_out = net.layer_units[layer + 1]
+        W = layer_weights(theta, net, layer)
         Z = work[out : out + n_rows * n_out].reshape((n_rows, n_out))
         if layer > 0:
             A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
             np.dot(A, W, Z)
-        elif is_sparse:
-            csr_rows_dot(data, indices, indptr, rows, W, Z)
+        elif x.is_sparse:
+            csr_rows_dot(x, rows, W, Z)
         else:
-            np.dot(X, W, Z)
-        add_bias_and_activate(
-            act if layer < n_weight_layers - 1 else ACT_IDENTITY, Z, b
-        )
+            np.dot(x.dense, W, Z)
+        code = net.activation if layer < n_weight_layers - 1 else ACT_IDENTITY
+        add_bias_and_activate(code, Z, layer_biases(theta, net, layer))
         prev = out
         out += n_rows * n_out
     return prev
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def custom_cost_and_delta(
-    softmax, Z, Y, sample_weight, has_weight, delta, row_cost, fn, fn_delta
-):
+def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
     """``output_cost_and_delta`` for a user's cost: jitted ``fn`` and ``fn_delta``.
 
-    Per sample, the output activations ``a`` (softmax or sigmoid of ``z``)
-    are formed here, then ``fn(a, y)`` gives the cost and
+    Per sample, the output activations ``a`` (softmax or sigmoid of ``z``,
+    by ``output``) are formed here, then ``fn(a, y)`` gives the cost and
     ``fn_delta(z, a, y)`` the error, Nielsen's interface; all three vectors
     are float64. The length of the returned error is checked, since a wrong
     one would be read out of bounds.
@@ -188,18 +256,14 @@ def custom_cost_and_delta(
     y = np.empty(n_out)
     total = 0.0
     for i in range(n_rows):
-        w = sample_weight[i] if has_weight else 1.0
+        w = targets.weights[i] if targets.has_weight else 1.0
         for j in range(n_out):
             z[j] = Z[i, j]
-            y[j] = Y[i, j]
-        if softmax:
-            z_max = z.max()
-            s = 0.0
+            y[j] = targets.Y[i, j]
+        if output == OUTPUT_SOFTMAX:
+            _, total_exp = logsumexp(z, a)
             for j in range(n_out):
-                a[j] = np.exp(z[j] - z_max)
-                s += a[j]
-            for j in range(n_out):
-                a[j] /= s
+                a[j] /= total_exp
         else:
             for j in range(n_out):
                 a[j] = sigmoid(z[j])
@@ -216,11 +280,11 @@ def custom_cost_and_delta(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def output_cost_and_delta(
-    cost, Z, Y, sample_weight, has_weight, delta, row_cost, fn=None, fn_delta=None
+    cost, output, Z, targets, delta, row_cost, fn=None, fn_delta=None
 ):
     """Weighted sum of the per-sample costs, and the output-layer error.
 
-    ``Z`` are the output logits, ``Y`` the targets in [0, 1], both
+    ``Z`` are the output logits and ``targets.Y`` the targets in [0, 1], both
     ``(n_rows, n_outputs)``. ``delta`` receives ``w_i * dC_i/dz`` and
     ``row_cost`` (``n_rows``) the unweighted :math:`C_i`. Every value comes
     from the logits, so nothing overflows, and a target of 0 or 1 drops its
@@ -232,34 +296,23 @@ def output_cost_and_delta(
     - quadratic (sigmoid): ``C = 1/2 sum_j (a_j - y_j)^2``,
       ``delta = (a - y) a (1 - a)``
 
-    with ``lse`` the log-sum-exp and ``sp`` the softplus. With a user's
-    cost (``fn`` not None) ``cost`` only picks the output activation, softmax
-    for the log-likelihood code and sigmoid otherwise.
+    with ``lse`` the log-sum-exp and ``sp`` the softplus. A user's cost
+    (``fn`` not None) is computed on the outputs that ``output`` selects.
     """
     if fn is not None:
-        softmax = cost == COST_LOG_LIKELIHOOD
-        return custom_cost_and_delta(
-            softmax, Z, Y, sample_weight, has_weight, delta, row_cost, fn, fn_delta
-        )
+        return custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta)
+    Y = targets.Y
     n_rows, n_out = Z.shape
     total = 0.0
     for i in range(n_rows):
-        w = sample_weight[i] if has_weight else 1.0
+        w = targets.weights[i] if targets.has_weight else 1.0
         cost_i = 0.0
         if cost == COST_LOG_LIKELIHOOD:
-            z_max = Z[i, 0]
-            for j in range(1, n_out):
-                z_max = max(z_max, Z[i, j])
-            s = 0.0
-            for j in range(n_out):
-                e = np.exp(Z[i, j] - z_max)
-                delta[i, j] = e
-                s += e
-            lse = z_max + np.log(s)
+            lse, total_exp = logsumexp(Z[i], delta[i])
             for j in range(n_out):
                 if Y[i, j] != 0.0:
                     cost_i += Y[i, j] * (lse - Z[i, j])
-                delta[i, j] = (delta[i, j] / s - Y[i, j]) * w
+                delta[i, j] = (delta[i, j] / total_exp - Y[i, j]) * w
         elif cost == COST_CROSS_ENTROPY:
             for j in range(n_out):
                 z = Z[i, j]
@@ -285,27 +338,84 @@ def output_cost_and_delta(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def loss_and_grad(
-    X,
-    data,
-    indices,
-    indptr,
-    rows,
-    is_sparse,
-    Y,
-    sample_weight,
-    has_weight,
-    theta,
-    layer_units,
-    act,
-    cost,
-    alpha,
-    grad,
-    work,
-    fn=None,
-    fn_delta=None,
-):
-    """Regularized mean cost of a batch and its gradient (backpropagation).
+def backprop(x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta):
+    """Unnormalised sums of a batch: cost, gradient and weight.
+
+    For every weight layer, the ``W_l`` segment of ``grad`` (shaped like
+    ``theta``) is overwritten with :math:`\\sum_i w_i\\, a_{i,l}\\,
+    \\delta_{i,l+1}^T` and the ``b_l`` segment of ``bias_sums`` (float64,
+    shaped like ``theta``) with :math:`\\sum_i w_i\\, \\delta_{i,l+1}`: the
+    column sums stay in float64, since a float32 running sum over a full
+    batch would lose digits. Returns ``(sum_i w_i C_i, sum_i w_i)``. Sums of
+    several batches add up to the sums of their union; ``finish_gradient``
+    turns them into the loss and its gradient.
+    """
+    n_rows = rows.shape[0]
+    units = net.layer_units
+    n_weight_layers = units.shape[0] - 1
+    n_out = units[n_weight_layers]
+
+    logits = forward(x, rows, theta, net, work)
+    widest = 0
+    for layer in range(1, units.shape[0]):
+        widest = max(widest, units[layer])
+    current = logits + n_rows * n_out  # first delta buffer, after the outputs
+    spare = current + n_rows * widest
+
+    Z = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
+    D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
+    row_cost = np.empty(n_rows)
+    cost_sum = output_cost_and_delta(
+        cost, net.output, Z, targets, D, row_cost, fn, fn_delta
+    )
+
+    weight_sum = 0.0
+    if targets.has_weight:
+        for i in range(n_rows):
+            weight_sum += targets.weights[i]
+    else:
+        weight_sum = float(n_rows)
+
+    output_end = logits  # where the output of the layer below ends in work
+    for layer in range(n_weight_layers - 1, -1, -1):
+        n_in = units[layer]
+        n_out = units[layer + 1]
+        grad_W = layer_weights(grad, net, layer)
+        D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
+        a_in = output_end - n_rows * n_in  # output of layer - 1 (unused for 0)
+        # grad_W = A_in.T @ D, where A_in is the input X for the first layer.
+        if layer > 0:
+            A_in = work[a_in:output_end].reshape((n_rows, n_in))
+            np.dot(A_in.T, D, grad_W)
+        elif x.is_sparse:
+            csr_rows_transpose_dot(x, rows, D, grad_W)
+        else:
+            np.dot(x.dense.T, D, grad_W)
+
+        column_sum = layer_biases(bias_sums, net, layer)
+        for j in range(n_out):
+            column_sum[j] = 0.0
+        for i in range(n_rows):
+            for j in range(n_out):
+                column_sum[j] += D[i, j]
+
+        if layer > 0:
+            # delta of the layer below: (D @ W.T) * f'(A_in)
+            D_in = work[spare : spare + n_rows * n_in].reshape((n_rows, n_in))
+            np.dot(D, layer_weights(theta, net, layer).T, D_in)
+            multiply_by_derivative(
+                net.activation,
+                work[a_in:output_end],
+                work[spare : spare + n_rows * n_in],
+            )
+            current, spare = spare, current
+            output_end = a_in
+    return cost_sum, weight_sum
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums):
+    """The regularized mean cost and its gradient, from a batch's sums.
 
     .. math::
 
@@ -313,136 +423,64 @@ def loss_and_grad(
                  {\\sum_i w_i}
 
     the objective of scikit-learn's MLP (``w_i = 1`` without sample weights).
-    ``grad`` (shaped like ``theta``) is overwritten with :math:`\\nabla L`;
-    returns :math:`L` as a float64. ``fn`` and ``fn_delta`` are a user's
-    cost functions, or None for the built-in costs (see
-    ``output_cost_and_delta``).
+    ``grad`` holds the sums of ``backprop`` and is overwritten with
+    :math:`\\nabla L`: weights :math:`(\\text{sum} + \\alpha W) / \\sum_i w_i`,
+    biases ``bias_sums / sum_i w_i``. Returns :math:`L` as a float64.
     """
-    n_rows = rows.shape[0]
-    n_weight_layers = layer_units.shape[0] - 1
-    n_out = layer_units[n_weight_layers]
-
-    logits = forward(
-        X, data, indices, indptr, rows, is_sparse, theta, layer_units, act, work
-    )
-    widest = 0
-    for layer in range(1, layer_units.shape[0]):
-        widest = max(widest, layer_units[layer])
-    current = logits + n_rows * n_out  # first delta buffer, after the outputs
-    spare = current + n_rows * widest
-
-    Z = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
-    D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
-    row_cost = np.empty(n_rows)
-    weighted_cost = output_cost_and_delta(
-        cost, Z, Y, sample_weight, has_weight, D, row_cost, fn, fn_delta
-    )
-
-    weight_sum = 0.0
-    if has_weight:
-        for i in range(n_rows):
-            weight_sum += sample_weight[i]
-    else:
-        weight_sum = float(n_rows)
-
-    # Offsets of each layer's parameters in theta and of its output in work.
-    param_start = np.empty(n_weight_layers + 1, np.int64)
-    output_start = np.empty(n_weight_layers + 1, np.int64)
-    param_start[0] = 0
-    output_start[0] = 0
-    for layer in range(n_weight_layers):
-        size = layer_units[layer] * layer_units[layer + 1]
-        param_start[layer + 1] = param_start[layer] + size + layer_units[layer + 1]
-        output_start[layer + 1] = output_start[layer] + n_rows * layer_units[layer + 1]
-
-    column_sum = np.empty(widest)
     penalty = 0.0
-    for layer in range(n_weight_layers - 1, -1, -1):
-        n_in = layer_units[layer]
-        n_out = layer_units[layer + 1]
-        p = param_start[layer]
-        W = theta[p : p + n_in * n_out].reshape((n_in, n_out))
-        grad_W = grad[p : p + n_in * n_out].reshape((n_in, n_out))
-        grad_b = grad[p + n_in * n_out : p + n_in * n_out + n_out]
-        D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
-
-        a_in = output_start[layer - 1] if layer > 0 else 0
-        # grad_W = (A_in.T @ D + alpha * W) / sum(w); A_in is X for layer 0.
-        if layer > 0:
-            A_in = work[a_in : a_in + n_rows * n_in].reshape((n_rows, n_in))
-            np.dot(A_in.T, D, grad_W)
-        elif is_sparse:
-            csr_rows_transpose_dot(data, indices, indptr, rows, D, grad_W)
-        else:
-            np.dot(X.T, D, grad_W)
-        w_flat = theta[p : p + n_in * n_out]
-        g_flat = grad[p : p + n_in * n_out]
+    for layer in range(net.layer_units.shape[0] - 2, -1, -1):
+        w_flat = theta[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
+        g_flat = grad[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
         penalty += np.dot(w_flat, w_flat)  # BLAS: a plain loop would not vectorize
         for k in range(w_flat.shape[0]):
             g_flat[k] = (g_flat[k] + alpha * w_flat[k]) / weight_sum
-
-        # Column sums in float64: a float32 running sum over a full batch
-        # would lose digits.
-        column_sum[:n_out] = 0.0
-        for i in range(n_rows):
-            for j in range(n_out):
-                column_sum[j] += D[i, j]
-        for j in range(n_out):
-            grad_b[j] = column_sum[j] / weight_sum
-
-        if layer > 0:
-            # delta of the layer below: (D @ W.T) * f'(A_in)
-            D_in = work[spare : spare + n_rows * n_in].reshape((n_rows, n_in))
-            np.dot(D, W.T, D_in)
-            multiply_by_derivative(
-                act,
-                work[a_in : a_in + n_rows * n_in],
-                work[spare : spare + n_rows * n_in],
-            )
-            current, spare = spare, current
-
-    return (weighted_cost + 0.5 * alpha * penalty) / weight_sum
+        for k in range(net.offsets[2 * layer + 1], net.offsets[2 * layer + 2]):
+            grad[k] = bias_sums[k] / weight_sum
+    return (cost_sum + 0.5 * alpha * penalty) / weight_sum
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def predict_logits(X, data, indices, indptr, is_sparse, theta, layer_units, act, chunk):
+def loss_and_grad(
+    x, rows, targets, theta, net, cost, alpha, grad, bias_sums, work, fn, fn_delta
+):
+    """``backprop`` then ``finish_gradient``: the loss of one batch, and
+    ``grad`` overwritten with its gradient."""
+    cost_sum, weight_sum = backprop(
+        x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta
+    )
+    return finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def predict_logits(x, theta, net, chunk):
     """Output logits ``(n_samples, layer_units[-1])`` of the network.
 
     Rows go through in chunks of ``chunk`` so that the scratch space stays
     small (and in cache) whatever the number of samples.
     """
-    n_samples = indptr.shape[0] - 1 if is_sparse else X.shape[0]
-    n_out = layer_units[layer_units.shape[0] - 1]
+    n_samples = x.indptr.shape[0] - 1 if x.is_sparse else x.dense.shape[0]
+    n_out = net.layer_units[net.layer_units.shape[0] - 1]
     Z = np.empty((n_samples, n_out), dtype=theta.dtype)
     chunk = max(1, min(chunk, n_samples))
-    work = np.empty(workspace_size(layer_units, chunk), dtype=theta.dtype)
+    work = np.empty(workspace_size(net.layer_units, chunk), dtype=theta.dtype)
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         rows = np.arange(start, stop)
-        logits = forward(
-            X[start:stop],
-            data,
-            indices,
-            indptr,
-            rows,
-            is_sparse,
-            theta,
-            layer_units,
-            act,
-            work,
-        )
-        n_rows = stop - start
-        Z[start:stop] = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
+        part = Inputs(x.dense[start:stop], x.data, x.indices, x.indptr, x.is_sparse)
+        logits = forward(part, rows, theta, net, work)
+        for i in range(stop - start):
+            for j in range(n_out):
+                Z[start + i, j] = work[logits + i * n_out + j]
     return Z
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def probabilities(cost, normalize, Z, P, lowest, highest):
+def probabilities(output, normalize, Z, P, lowest, highest):
     """Class probabilities from output logits, into ``P``.
 
     - ``P`` with 2 columns and ``Z`` with 1: binary, ``[1 - a, a]``.
-    - log-likelihood cost: softmax of ``z``.
-    - sigmoid outputs with ``normalize``: the sigmoids scaled to sum to one,
+    - softmax outputs: softmax of ``z``.
+    - logistic outputs with ``normalize``: the sigmoids scaled to sum to one,
       computed as a softmax of :math:`\\log\\sigma(z) = -\\mathrm{sp}(-z)` so
       that rows of saturated (all zero) sigmoids still give a distribution.
     - otherwise (multilabel): the sigmoids themselves.
@@ -453,24 +491,17 @@ def probabilities(cost, normalize, Z, P, lowest, highest):
     """
     n_rows, n_out = Z.shape
     binary = n_out == 1 and P.shape[1] == 2
-    softmax = cost == COST_LOG_LIKELIHOOD or normalize
+    softmax = output == OUTPUT_SOFTMAX
+    exps = np.empty(n_out, dtype=P.dtype)
     for i in range(n_rows):
         if binary:
             a = min(max(sigmoid(Z[i, 0]), lowest), highest)
             P[i, 0] = 1.0 - a
             P[i, 1] = a
-        elif softmax:
+        elif softmax or normalize:
             for j in range(n_out):
-                P[i, j] = (
-                    Z[i, j] if cost == COST_LOG_LIKELIHOOD else -softplus(-Z[i, j])
-                )
-            s_max = P[i, 0]
-            for j in range(1, n_out):
-                s_max = max(s_max, P[i, j])
-            total = 0.0
-            for j in range(n_out):
-                total += np.exp(P[i, j] - s_max)
-            lse = s_max + np.log(total)
+                P[i, j] = Z[i, j] if softmax else -softplus(-Z[i, j])
+            lse, _ = logsumexp(P[i], exps)
             for j in range(n_out):
                 P[i, j] = np.exp(P[i, j] - lse)
         else:

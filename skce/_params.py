@@ -1,4 +1,4 @@
-"""Validation of the estimator's hyper-parameters, run at the start of fit.
+"""Checks of the estimator's hyper-parameters, run at the start of fit.
 
 A small declarative table in the spirit of scikit-learn's
 ``_parameter_constraints``, written here because scikit-learn keeps its own
@@ -10,10 +10,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._codes import ACTIVATION_CODES
+from ._codes import ACTIVATION_CODES, SOLVERS
 from .costs import COSTS, Cost
 
-SOLVERS = ("gd", "sgd", "adam", "lbfgs")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -129,7 +128,7 @@ CONSTRAINTS = {
 }
 
 
-def validate_params(estimator):
+def check_params(estimator):
     """Raise :class:`InvalidParameterError` naming the first invalid parameter.
 
     Returns the hidden layer sizes as a tuple of ints.

@@ -1,4 +1,4 @@
-"""Per-epoch reports of a fit: scikit-learn's lines, or a progress bar.
+"""Per-epoch reports of a fit, and warnings that point at the user's code.
 
 ``verbose=True`` (or 1) prints scikit-learn's lines, ``Iteration n, loss =
 ...`` and ``Validation score: ...``. ``verbose >= 2`` draws a tqdm progress
@@ -6,7 +6,24 @@ bar with the epoch, the loss and the validation score; tqdm is optional, and
 without it the lines are printed instead.
 """
 
+import os
+import sys
 import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first caller outside skce.
+
+    A fixed ``stacklevel`` breaks whenever a frame is added between the
+    public method and the warning; counting skce's own frames does not.
+    """
+    level, frame = 2, sys._getframe(1)  # level 2 is warn's caller
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, category, stacklevel=level)
 
 
 class Progress:
@@ -21,10 +38,9 @@ class Progress:
         try:
             from tqdm.auto import tqdm
         except ImportError:
-            warnings.warn(
+            warn(
                 "verbose >= 2 draws a progress bar with tqdm, which is not "
-                "installed (pip install tqdm); printing a line an epoch instead.",
-                stacklevel=6,
+                "installed (pip install tqdm); printing a line an epoch instead."
             )
             return
         self.lines = False

@@ -1,4 +1,4 @@
-"""Compiled optimizer steps and the epoch kernel of the first-order solvers.
+"""Compiled optimizer steps and the epoch kernel of the mini-batch solvers.
 
 All updates work in place on flat vectors shaped like ``theta``, so one step
 is one loop with no allocation. The formulas follow scikit-learn's
@@ -6,11 +6,33 @@ is one loop with no allocation. The formulas follow scikit-learn's
 lets skce reproduce scikit-learn's numbers.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from ._codes import SOLVER_ADAM
-from ._kernels import loss_and_grad, workspace_size
+from ._kernels import Inputs, Targets, loss_and_grad, workspace_size
+
+
+class Optimizer(NamedTuple):
+    """The step rule of ``"gd"``, ``"sgd"`` (momentum) or ``"adam"``."""
+
+    solver: int
+    learning_rate: float
+    momentum: float
+    nesterov: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+
+
+class Moments(NamedTuple):
+    """The optimizer's vectors, shaped like ``theta`` (unused ones empty)."""
+
+    velocity: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -54,33 +76,46 @@ def adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def optimizer_step(optimizer, theta, grad, moments, step):
+    """One step of ``optimizer`` along ``-grad``; returns the new step count."""
+    if optimizer.solver == SOLVER_ADAM:
+        step += 1
+        adam_update(
+            theta,
+            grad,
+            moments.m,
+            moments.v,
+            step,
+            optimizer.learning_rate,
+            optimizer.beta_1,
+            optimizer.beta_2,
+            optimizer.epsilon,
+        )
+    else:
+        sgd_update(
+            theta,
+            grad,
+            moments.velocity,
+            optimizer.learning_rate,
+            optimizer.momentum,
+            optimizer.nesterov,
+        )
+    return step
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_epoch(
-    X,
-    data,
-    indices,
-    indptr,
-    is_sparse,
-    Y,
-    sample_weight,
-    has_weight,
+    x,
+    targets,
     order,
     in_order,
     batch_size,
     theta,
-    layer_units,
-    act,
+    net,
     cost,
     alpha,
-    solver,
-    learning_rate,
-    momentum,
-    nesterov,
-    beta_1,
-    beta_2,
-    epsilon,
-    velocity,
-    m,
-    v,
+    optimizer,
+    moments,
     step,
     fn=None,
     fn_delta=None,
@@ -89,25 +124,25 @@ def run_epoch(
 
     ``order`` is the row permutation of this epoch (drawn in Python). With
     ``in_order`` it is ``arange(n)``, and batches are read as contiguous
-    slices instead of being gathered. After each batch the solver (code
-    ``solver``) updates ``theta`` and its state (``velocity``, or ``m`` and
-    ``v`` with the step counter ``step``) in place.
+    slices instead of being gathered. After each batch ``optimizer`` updates
+    ``theta`` and ``moments`` in place.
 
     Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
     batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
     and returns a non-finite loss as soon as a batch loss is not finite.
     """
     n_samples = order.shape[0]
-    n_features = layer_units[0]
-    n_outputs = layer_units[layer_units.shape[0] - 1]
+    n_features = net.layer_units[0]
+    n_outputs = net.layer_units[net.layer_units.shape[0] - 1]
     rows_max = min(batch_size, n_samples)
-    gather_x = rows_max if (not in_order and not is_sparse) else 0
+    gather_x = rows_max if (not in_order and not x.is_sparse) else 0
     gather_y = rows_max if not in_order else 0
     X_batch = np.empty((gather_x, n_features), dtype=theta.dtype)
     Y_batch = np.empty((gather_y, n_outputs), dtype=theta.dtype)
-    w_batch = np.empty(gather_y if has_weight else 0, dtype=theta.dtype)
-    work = np.empty(workspace_size(layer_units, rows_max), dtype=theta.dtype)
+    w_batch = np.empty(gather_y if targets.has_weight else 0, dtype=theta.dtype)
+    work = np.empty(workspace_size(net.layer_units, rows_max), dtype=theta.dtype)
     grad = np.empty_like(theta)
+    bias_sums = np.empty(theta.shape[0])
 
     total = 0.0
     for start in range(0, n_samples, batch_size):
@@ -115,61 +150,39 @@ def run_epoch(
         n_rows = stop - start
         rows = order[start:stop]
         if in_order:
-            batch_loss = loss_and_grad(
-                X[start:stop],
-                data,
-                indices,
-                indptr,
-                rows,
-                is_sparse,
-                Y[start:stop],
-                sample_weight[start:stop],
-                has_weight,
-                theta,
-                layer_units,
-                act,
-                cost,
-                alpha,
-                grad,
-                work,
-                fn,
-                fn_delta,
-            )
+            part = Inputs(x.dense[start:stop], x.data, x.indices, x.indptr, x.is_sparse)
+            weights = targets.weights[start:stop]
+            batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
         else:
             for i in range(n_rows):
                 r = rows[i]
-                if not is_sparse:
-                    X_batch[i, :] = X[r, :]
-                Y_batch[i, :] = Y[r, :]
-                if has_weight:
-                    w_batch[i] = sample_weight[r]
-            x_rows = 0 if is_sparse else n_rows
-            batch_loss = loss_and_grad(
-                X_batch[:x_rows],
-                data,
-                indices,
-                indptr,
-                rows,
-                is_sparse,
-                Y_batch[:n_rows],
-                w_batch[: n_rows if has_weight else 0],
-                has_weight,
-                theta,
-                layer_units,
-                act,
-                cost,
-                alpha,
-                grad,
-                work,
-                fn,
-                fn_delta,
-            )
+                if not x.is_sparse:
+                    for j in range(n_features):
+                        X_batch[i, j] = x.dense[r, j]
+                for j in range(n_outputs):
+                    Y_batch[i, j] = targets.Y[r, j]
+                if targets.has_weight:
+                    w_batch[i] = targets.weights[r]
+            x_rows = 0 if x.is_sparse else n_rows
+            part = Inputs(X_batch[:x_rows], x.data, x.indices, x.indptr, x.is_sparse)
+            weights = w_batch[: n_rows if targets.has_weight else 0]
+            batch = Targets(Y_batch[:n_rows], weights, targets.has_weight)
+        batch_loss = loss_and_grad(
+            part,
+            rows,
+            batch,
+            theta,
+            net,
+            cost,
+            alpha,
+            grad,
+            bias_sums,
+            work,
+            fn,
+            fn_delta,
+        )
         if not np.isfinite(batch_loss):
             return batch_loss, step
         total += batch_loss * n_rows
-        if solver == SOLVER_ADAM:
-            step += 1
-            adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon)
-        else:
-            sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov)
+        step = optimizer_step(optimizer, theta, grad, moments, step)
     return total / n_samples, step

@@ -1,91 +1,88 @@
-"""Checks and conversions at the boundary between Python and the kernels.
+"""The validation set: held out for early stopping, or given by the user.
 
-The kernels trust their arguments (Numba does no bounds checks), so every
-shape, dtype, contiguity and index range is settled here first.
+"Validation" in skce means this held-out set only; checks of
+hyper-parameters live in ``_params`` and checks of kernel arguments in
+``_boundary``.
 """
 
-from typing import NamedTuple
-
 import numpy as np
-import scipy.sparse as sp
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 
-_NO_INDEX = np.empty(0, dtype=np.int64)
-
-
-class KernelInput(NamedTuple):
-    """A feature matrix in the form the kernels take (see ``_kernels``)."""
-
-    dense: np.ndarray
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
-    is_sparse: bool
-
-    @property
-    def n_samples(self):
-        return self.indptr.shape[0] - 1 if self.is_sparse else self.dense.shape[0]
-
-    def kernel_args(self):
-        return self.dense, self.data, self.indices, self.indptr, self.is_sparse
+from ._kernels import output_cost_and_delta
 
 
-def kernel_input(X):
-    """Convert an already validated float32/float64 matrix for the kernels.
+class ValidationSet:
+    """Validation rows in kernel form, with their labels.
 
-    Dense input becomes C-contiguous and writeable: read-only arrays (such as
-    memory maps) are copied, since the kernels are compiled for writeable
-    arrays only and a second variant would double the compile time. Sparse
-    input becomes CSR with int64 indices whose ranges are checked.
+    Parameters
+    ----------
+    x : Inputs
+        The validation features (``_boundary.kernel_input``).
+    targets : Targets
+        Their one-hot targets and sample weights.
+    labels : ndarray
+        Their labels, as ``decode`` gives them.
+    decode : callable
+        Maps ``predict_proba`` output to labels, as ``predict`` does.
     """
-    if not sp.issparse(X):
-        X = np.ascontiguousarray(X)
-        if not X.flags.writeable:
-            X = X.copy()
-        return KernelInput(X, np.empty(0, X.dtype), _NO_INDEX, _NO_INDEX, False)
 
-    X = sp.csr_matrix(X)
-    n_samples, n_features = X.shape
-    data = np.ascontiguousarray(X.data)
-    indices = np.ascontiguousarray(X.indices, dtype=np.int64)
-    indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
-    if (
-        indptr.shape[0] != n_samples + 1
-        or indptr[0] != 0
-        or indptr[-1] != indices.shape[0]
-        or data.shape[0] != indices.shape[0]
-        or np.any(np.diff(indptr) < 0)
-        or (indices.shape[0] and (indices.min() < 0 or indices.max() >= n_features))
-    ):
-        raise ValueError(
-            "The sparse matrix X is malformed: its index arrays do not match its "
-            f"shape {X.shape}. Rebuild it with scipy.sparse.csr_array(...)."
+    def __init__(self, x, targets, labels, decode):
+        self.x = x
+        self.targets = targets
+        self.labels = labels
+        self.decode = decode
+
+    def metrics(self, network, problem, theta):
+        """Accuracy and weighted mean cost (no penalty) of ``theta`` here."""
+        logits = network.logits(theta, self.x)
+        score = accuracy_score(
+            self.labels,
+            self.decode(network.probabilities(logits)),
+            sample_weight=self.targets.weights if self.targets.has_weight else None,
         )
-    placeholder = np.empty((0, n_features), dtype=data.dtype)
-    return KernelInput(placeholder, data, indices, indptr, True)
+        total = output_cost_and_delta(
+            problem.cost_code,
+            network.kernel.output,
+            logits,
+            self.targets,
+            np.empty_like(logits),
+            np.empty(logits.shape[0]),
+            *problem.cost_functions,
+        )
+        if self.targets.has_weight:
+            weight_sum = self.targets.weights.sum(dtype=np.float64)
+        else:
+            weight_sum = logits.shape[0]
+        return float(score), float(total / weight_sum)
 
 
-def check_sample_weight(sample_weight, n_samples, dtype):
-    """Validated sample weights as a contiguous array of ``dtype``, or None.
+def holdout_split(arrays, labels, fraction, random_state):
+    """Split ``arrays`` (same rows) into training and held-out parts.
 
-    Raises a ``ValueError`` for weights of the wrong shape, non-finite or
-    negative weights, and weights that are all zero.
+    Stratified by ``labels`` (None for a multilabel target) when every class
+    has two members and the held-out part has room for each class.
+    scikit-learn stratifies only binary targets (its test of ``n_outputs_ ==
+    1`` also excludes multiclass targets, against its own comment); skce
+    stratifies every single-label target. Returns ``(train, held_out)``,
+    two lists in the order of ``arrays``.
     """
-    if sample_weight is None:
-        return None
-    if np.isscalar(sample_weight):
-        sample_weight = np.full(n_samples, sample_weight)
-    try:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"sample_weight must be numeric: {error}") from None
-    if weights.shape != (n_samples,):
+    stratify = None
+    if labels is not None:
+        _, counts = np.unique(labels, return_counts=True)
+        n_validation = int(np.ceil(fraction * labels.shape[0]))
+        if (
+            counts.min() >= 2
+            and counts.size <= n_validation <= labels.shape[0] - counts.size
+        ):
+            stratify = labels
+    parts = train_test_split(
+        *arrays, random_state=random_state, test_size=fraction, stratify=stratify
+    )
+    train, held_out = parts[0::2], parts[1::2]
+    if held_out[0].shape[0] < 2:
         raise ValueError(
-            f"sample_weight.shape == {weights.shape}, expected ({n_samples},)."
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
         )
-    if not np.isfinite(weights).all():
-        raise ValueError("sample_weight contains NaN or infinity.")
-    if (weights < 0).any():
-        raise ValueError("sample_weight must not contain negative weights.")
-    if not weights.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return np.ascontiguousarray(weights, dtype=dtype)
+    return train, held_out

@@ -63,8 +63,14 @@ module level survive ``clone``, ``pickle`` and ``GridSearchCV``.
 import numpy as np
 from numba.extending import is_jitted
 
-from ._codes import COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC
-from ._kernels import output_cost_and_delta
+from ._codes import (
+    COST_CROSS_ENTROPY,
+    COST_CUSTOM,
+    COST_LOG_LIKELIHOOD,
+    COST_QUADRATIC,
+    OUTPUT_CODES,
+)
+from ._kernels import Targets, output_cost_and_delta
 
 __all__ = [
     "COSTS",
@@ -100,12 +106,8 @@ class Cost:
 
     @property
     def kernel_code(self):
-        """The kernels' code: the cost itself, or (user costs) the activation."""
-        if self.code is not None:
-            return self.code
-        if self.output_activation == "softmax":
-            return COST_LOG_LIKELIHOOD
-        return COST_CROSS_ENTROPY
+        """The kernels' code of this cost: ``code``, or ``COST_CUSTOM``."""
+        return COST_CUSTOM if self.code is None else self.code
 
     def kernel_functions(self):
         """``(fn, delta)`` for the kernels: None for built-in costs."""
@@ -211,11 +213,15 @@ class Cost:
         n_samples = z.shape[0]
         delta = np.empty_like(z)
         cost = np.empty(n_samples)
-        no_weight = np.empty(0)
         output_cost_and_delta(
-            self.kernel_code, z, y, no_weight, False, delta, cost,
+            self.kernel_code,
+            OUTPUT_CODES[self.output_activation],
+            z,
+            Targets(y, np.empty(0), False),
+            delta,
+            cost,
             *self.kernel_functions(),
-        )  # fmt: skip
+        )
         return cost, delta
 
     def __repr__(self):

@@ -24,8 +24,14 @@ def child():
 def test_there_are_at_least_forty_cases():
     methods = {method for method, _, _ in _bad_inputs.CASES.values()}
     assert len(_bad_inputs.CASES) >= 40
-    assert methods == {"fit", "partial_fit", "predict", "predict_proba",
-                       "predict_log_proba", "score"}  # fmt: skip
+    assert methods == {
+        "fit",
+        "partial_fit",
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "score",
+    }
 
 
 @pytest.mark.parametrize("name", list(_bad_inputs.CASES))

@@ -1,17 +1,24 @@
 """scikit-learn's estimator checks, for every cost x solver combination."""
 
-import pytest
+import re
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skce import MLPCostClassifier
-from skce.costs import COSTS
-
-SOLVERS = ("gd", "sgd", "adam", "lbfgs")
+from skce._estimator import FITTED_ATTRIBUTES
 
 # The checks fit tiny data sets (tens to a few hundred rows) for a few epochs,
 # so the plain gradient solvers get a larger step than their defaults, as a
 # user would give them; max_iter stays small as in scikit-learn's own run.
 _STEP = {"gd": 0.1, "sgd": 0.05, "adam": 0.001, "lbfgs": 0.001}
+
+
+def _documented_options(parameter):
+    """The values the class docstring lists for a parameter: ``{'a', 'b'}``."""
+    line = re.search(
+        rf"^    {parameter} : \{{(.+?)\}}", MLPCostClassifier.__doc__, re.M
+    )
+    return re.findall(r"'(\w+)'", line.group(1))
 
 
 def _instance(cost, solver):
@@ -24,6 +31,8 @@ def _instance(cost, solver):
     )
 
 
+COSTS = _documented_options("cost")
+SOLVERS = _documented_options("solver")
 INSTANCES = [_instance(cost, solver) for cost in COSTS for solver in SOLVERS]
 
 
@@ -32,7 +41,22 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-def test_every_cost_and_solver_is_checked():
-    pairs = {(est.cost, est.solver) for est in INSTANCES}
-    assert len(pairs) == 12
-    assert pytest.importorskip("skce").costs.COSTS.keys() == COSTS.keys()
+def test_every_documented_cost_and_solver_is_checked():
+    """The documented options are the ones the estimator accepts."""
+    from skce._codes import SOLVERS as accepted_solvers
+    from skce.costs import COSTS as accepted_costs
+
+    assert len(INSTANCES) == len(COSTS) * len(SOLVERS) == 12
+    assert sorted(COSTS) == sorted(accepted_costs)
+    assert sorted(SOLVERS) == sorted(accepted_solvers)
+
+
+def _documented_attributes():
+    section = MLPCostClassifier.__doc__.split("Attributes\n    ----------\n")[1]
+    section = section.split("\n    See Also")[0]
+    return set(re.findall(r"^    (\w+) :", section, re.M))
+
+
+def test_the_docstring_lists_every_fitted_attribute():
+    public = {name for name in FITTED_ATTRIBUTES if not name.startswith("_")}
+    assert _documented_attributes() == public | {"coefs_", "intercepts_"}

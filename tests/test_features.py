@@ -39,6 +39,35 @@ def test_warm_start_keeps_the_optimizer_state(digits, solver, params):
     np.testing.assert_array_equal(stepwise.theta_, once.theta_)
 
 
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+@pytest.mark.parametrize("seed", ["int", "RandomState"])
+@quiet
+def test_warm_start_continues_the_shuffling(digits, solver, seed):
+    """10 + 10 warm epochs are one fit of 20, shuffled rows included."""
+    X, y = digits
+
+    def model(max_iter, **params):
+        random_state = 7 if seed == "int" else np.random.RandomState(7)
+        return MLPCostClassifier(
+            (20,),
+            solver=solver,
+            batch_size=64,
+            learning_rate_init=0.05,
+            random_state=random_state,
+            max_iter=max_iter,
+            **params,
+        )
+
+    once = model(20).fit(X, y)
+    twice = model(10, warm_start=True).fit(X, y)
+    twice.fit(X, y)
+    assert twice.theta_.tobytes() == once.theta_.tobytes()
+    assert twice.loss_curve_ == once.loss_curve_ and twice.t_ == once.t_
+    # The rows really were shuffled (gd takes them all at once, in order).
+    in_order = model(20, shuffle=False).fit(X, y)
+    assert (solver == "gd") == np.array_equal(in_order.theta_, once.theta_)
+
+
 def test_given_initial_weights(digits):
     X, y = digits
     rng = np.random.RandomState(1)
@@ -129,9 +158,15 @@ def split(digits):
 @quiet
 def test_user_validation_set_drives_early_stopping(split, metric):
     X, y, X_val, y_val = split
-    clf = MLPCostClassifier((30,), early_stopping=True, early_stopping_metric=metric,
-                            n_iter_no_change=5, learning_rate_init=0.02, max_iter=300,
-                            random_state=0)  # fmt: skip
+    clf = MLPCostClassifier(
+        (30,),
+        early_stopping=True,
+        early_stopping_metric=metric,
+        n_iter_no_change=5,
+        learning_rate_init=0.02,
+        max_iter=300,
+        random_state=0,
+    )
     clf.fit(X, y, X_val=X_val, y_val=y_val)
     assert clf.n_iter_ < 300
     assert len(clf.validation_scores_) == len(clf.validation_loss_curve_) == clf.n_iter_

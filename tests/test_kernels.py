@@ -4,17 +4,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from skce._boundary import kernel_input, kernel_targets
 from skce._codes import ACTIVATION_CODES
-from skce._kernels import loss_and_grad, workspace_size
-from skce._layout import glorot_init
-from skce._validation import kernel_input
+from skce._network import Network
+from skce._problem import Objective, Problem
 from skce.costs import COSTS
-
-KERNEL_COSTS = {
-    "log_loss": COSTS["log_loss"].code,
-    "cross_entropy": COSTS["cross_entropy"].code,
-    "quadratic": COSTS["quadratic"].code,
-}
 
 
 def _problem(hidden, n_outputs, dtype, sparse=False, seed=0):
@@ -32,38 +26,26 @@ def _problem(hidden, n_outputs, dtype, sparse=False, seed=0):
     return X, Y.astype(dtype), weights.astype(dtype), units
 
 
-def _evaluate(X, Y, weights, units, theta, act, cost, alpha):
-    data = kernel_input(X)
-    n_samples = Y.shape[0]
+def _network(units, activation, cost):
+    return Network(units, activation, COSTS[cost].output_activation)
+
+
+def _evaluate(X, Y, weights, network, theta, cost, alpha):
+    """Loss and gradient through the full-batch seam the solvers use."""
+    problem = Problem(kernel_input(X), kernel_targets(Y, weights), COSTS[cost], alpha)
     grad = np.empty_like(theta)
-    work = np.empty(workspace_size(units, n_samples), dtype=theta.dtype)
-    loss = loss_and_grad(
-        *data.kernel_args()[:4],
-        np.arange(n_samples),
-        data.is_sparse,
-        Y,
-        weights,
-        True,
-        theta,
-        units,
-        act,
-        cost,
-        alpha,
-        grad,
-        work,
-    )
-    return loss, grad
+    return Objective(problem, network)(theta, grad), grad
 
 
 @pytest.mark.parametrize("hidden", [(), (5,), (4, 3)], ids=["none", "one", "two"])
 @pytest.mark.parametrize("activation", list(ACTIVATION_CODES))
-@pytest.mark.parametrize("cost", list(KERNEL_COSTS))
+@pytest.mark.parametrize("cost", list(COSTS))
 def test_gradient_matches_finite_differences(hidden, activation, cost):
     n_outputs = 3
     X, Y, weights, units = _problem(hidden, n_outputs, np.float64)
-    theta = glorot_init(units, activation, np.float64, np.random.RandomState(1))
-    act, code, alpha = ACTIVATION_CODES[activation], KERNEL_COSTS[cost], 0.3
-    loss, grad = _evaluate(X, Y, weights, units, theta, act, code, alpha)
+    network = _network(units, activation, cost)
+    theta = network.glorot_init(np.float64, np.random.RandomState(1))
+    loss, grad = _evaluate(X, Y, weights, network, theta, cost, 0.3)
 
     step = 1e-6
     numeric = np.empty_like(theta)
@@ -72,8 +54,8 @@ def test_gradient_matches_finite_differences(hidden, activation, cost):
         up[k] += step
         down[k] -= step
         numeric[k] = (
-            _evaluate(X, Y, weights, units, up, act, code, alpha)[0]
-            - _evaluate(X, Y, weights, units, down, act, code, alpha)[0]
+            _evaluate(X, Y, weights, network, up, cost, 0.3)[0]
+            - _evaluate(X, Y, weights, network, down, cost, 0.3)[0]
         ) / (2 * step)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
 
@@ -84,7 +66,7 @@ def test_gradient_matches_finite_differences(hidden, activation, cost):
         weights.astype(np.float32),
     )
     loss32, grad32 = _evaluate(
-        X32, Y32, w32, units, theta.astype(np.float32), act, code, alpha
+        X32, Y32, w32, network, theta.astype(np.float32), cost, 0.3
     )
     assert grad32.dtype == np.float32
     assert loss32 == pytest.approx(loss, rel=1e-5)
@@ -95,8 +77,9 @@ def test_gradient_matches_finite_differences(hidden, activation, cost):
 @pytest.mark.parametrize("hidden", [(), (4,)])
 def test_sparse_input_gives_the_dense_result(dtype, hidden):
     X, Y, weights, units = _problem(hidden, 3, dtype, sparse=True, seed=4)
-    theta = glorot_init(units, "tanh", dtype, np.random.RandomState(0))
-    args = (units, theta, ACTIVATION_CODES["tanh"], KERNEL_COSTS["log_loss"], 0.1)
+    network = _network(units, "tanh", "log_loss")
+    theta = network.glorot_init(dtype, np.random.RandomState(0))
+    args = (network, theta, "log_loss", 0.1)
     loss_sparse, grad_sparse = _evaluate(X, Y, weights, *args)
     loss_dense, grad_dense = _evaluate(X.toarray(), Y, weights, *args)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -106,12 +89,13 @@ def test_sparse_input_gives_the_dense_result(dtype, hidden):
 
 def test_weight_two_equals_a_duplicated_row():
     X, Y, _, units = _problem((4,), 3, np.float64, seed=5)
-    theta = glorot_init(units, "relu", np.float64, np.random.RandomState(0))
-    args = (theta, ACTIVATION_CODES["relu"], KERNEL_COSTS["log_loss"], 0.01)
+    network = _network(units, "relu", "log_loss")
+    theta = network.glorot_init(np.float64, np.random.RandomState(0))
+    args = (network, theta, "log_loss", 0.01)
     weights = np.ones(Y.shape[0])
     weights[0] = 2.0
-    loss_w, grad_w = _evaluate(X, Y, weights, units, *args)
+    loss_w, grad_w = _evaluate(X, Y, weights, *args)
     X_dup, Y_dup = np.vstack([X, X[:1]]), np.vstack([Y, Y[:1]])
-    loss_d, grad_d = _evaluate(X_dup, Y_dup, np.ones(len(Y_dup)), units, *args)
+    loss_d, grad_d = _evaluate(X_dup, Y_dup, np.ones(len(Y_dup)), *args)
     assert loss_w == pytest.approx(loss_d, rel=1e-13)
     np.testing.assert_allclose(grad_w, grad_d, rtol=1e-12, atol=1e-15)

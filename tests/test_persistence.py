@@ -19,8 +19,10 @@ import scipy.sparse as sp
 import skops.io as sio
 from sklearn.base import clone
 from test_custom_costs import MyQuadratic
+from test_reliability import fitted_state
 
 from skce import MLPCostClassifier
+from skce._estimator import FITTED_ATTRIBUTES
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 SKCE_TYPES = ["skce._estimator.MLPCostClassifier"]
@@ -114,6 +116,9 @@ def test_skops_file_holds_only_skce_and_safe_types(tmp_path, digits, params, flo
     }
 
     loaded = sio.load(path, trusted=SKCE_TYPES)
+    # Every fitted attribute, public and private, came back bit for bit.
+    assert set(FITTED_ATTRIBUTES) >= set(fitted_state(clf)) == set(fitted_state(loaded))
+    assert fitted_state(loaded) == fitted_state(clf)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert loaded.theta_.dtype == clf.theta_.dtype
     assert np.shares_memory(loaded.coefs_[0], loaded.theta_)

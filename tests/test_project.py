@@ -28,3 +28,18 @@ def test_ci_runs_the_readme_test_command():
 def test_main_job_is_the_command_line():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'skce = "skce._cli:main"' in pyproject
+
+
+def test_examples_named_in_the_docs_exist_and_run_in_the_gallery():
+    conf = (ROOT / "docs" / "conf.py").read_text()
+    pattern = re.search(r'"filename_pattern": r"(.+?)"', conf).group(1)
+    texts = [path.read_text() for path in (ROOT / "docs").glob("*.rst")]
+    texts.append((ROOT / "README.md").read_text())
+    named = set()
+    for text in texts:
+        named |= set(re.findall(r"examples/(\w+\.py)", text))
+        named |= set(re.findall(r"sphx_glr_auto_examples_(\w+\.py)", text))
+    assert named, "the docs name no example: the pattern is stale"
+    for name in named:
+        assert (ROOT / "examples" / name).is_file(), name
+        assert re.search(pattern, f"/{name}"), f"{name} is not in the gallery"

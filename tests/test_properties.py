@@ -45,7 +45,7 @@ def problems(draw):
         batch_size=draw(st.integers(1, 50)),
         max_iter=draw(st.integers(1, 4)),
         random_state=seed,
-    )  # fmt: skip
+    )
     return X, y, weights, params, multilabel
 
 

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from skce import MLPCostClassifier
+from skce._boundary import kernel_input, kernel_targets
 from skce._codes import ACTIVATION_CODES
-from skce._kernels import loss_and_grad, workspace_size
-from skce._layout import glorot_init
+from skce._network import Network
+from skce._problem import Objective, Problem
 from skce.costs import COSTS
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
@@ -50,29 +51,11 @@ def test_huge_inputs_give_finite_loss_and_gradient(digits, cost, dtype, activati
     X, y = digits
     X = np.ascontiguousarray((X[:50] * 1e4).astype(dtype))  # logits in the thousands
     Y = np.eye(10, dtype=dtype)[y[:50]]
-    units = np.array([64, 16, 10], dtype=np.int64)
-    theta = glorot_init(units, activation, dtype, np.random.RandomState(0))
+    network = Network([64, 16, 10], activation, COSTS[cost].output_activation)
+    theta = network.glorot_init(dtype, np.random.RandomState(0))
     grad = np.empty_like(theta)
-    work = np.empty(workspace_size(units, 50), dtype=dtype)
-    code = COSTS[cost].code
-    loss = loss_and_grad(
-        X,
-        np.empty(0, dtype),
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
-        np.arange(50),
-        False,
-        Y,
-        np.empty(0, dtype),
-        False,
-        theta,
-        units,
-        ACTIVATION_CODES[activation],
-        code,
-        1e-4,
-        grad,
-        work,
-    )
+    problem = Problem(kernel_input(X), kernel_targets(Y, None), COSTS[cost], 1e-4)
+    loss = Objective(problem, network)(theta, grad)
     assert np.isfinite(loss) and loss > 0
     assert np.isfinite(grad).all()
 

@@ -12,7 +12,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skce import MLPCostClassifier
-from skce._solvers import blas_threads
+from skce._blas import blas_threads
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -44,8 +44,11 @@ def test_two_fits_in_two_threads_equal_the_serial_fits(digits, solver):
 
 
 def _blas_threads_now():
-    return {info["filepath"]: info["num_threads"] for info in threadpool_info()
-            if info["user_api"] == "blas"}  # fmt: skip
+    return {
+        info["filepath"]: info["num_threads"]
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    }
 
 
 def test_overlapping_fits_share_one_blas_limit():

@@ -1,0 +1,128 @@
+"""``Network``: the shape of an MLP and the layout of its parameter vector.
+
+For each weight layer ``l`` the flat vector ``theta`` holds ``W_l``
+(``layer_units[l] x layer_units[l + 1]``, row-major) followed by ``b_l``.
+This module is the one place that lays it out: the views, the
+initialization, and the offsets the kernels read (``Net.offsets``).
+"""
+
+import numpy as np
+
+from ._codes import ACTIVATION_CODES, OUTPUT_CODES
+from ._kernels import Net, predict_logits, probabilities
+
+# Rows per chunk in prediction: large enough for efficient matrix products,
+# small enough that the hidden activations stay in cache.
+_PREDICT_CHUNK = 1024
+
+# predict_proba keeps sigmoid outputs strictly inside (0, 1): the smallest
+# positive normal float and the largest float below one, per dtype.
+_PROBABILITY_BOUNDS = {
+    np.dtype(dtype): (
+        float(np.finfo(dtype).tiny),
+        float(np.nextafter(dtype(1), dtype(0))),
+    )
+    for dtype in (np.float32, np.float64)
+}
+
+
+def parameter_offsets(layer_units):
+    """Where each ``W_l`` and ``b_l`` starts in ``theta``, then its length.
+
+    Returns int64 ``[W_0, b_0, W_1, b_1, ..., n_parameters]``.
+    """
+    sizes = []
+    for n_in, n_out in zip(layer_units[:-1], layer_units[1:], strict=True):
+        sizes += [int(n_in) * int(n_out), int(n_out)]
+    return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+
+
+class Network:
+    """An MLP's layer sizes, hidden activation and output units.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Widths of every layer, input and output included.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}
+        Activation of the hidden layers.
+    output : {'softmax', 'logistic'}
+        What the output units compute from their logits.
+    normalize : bool, default=False
+        Whether ``predict_proba`` scales logistic outputs to sum to one (a
+        multiclass target under a logistic-output cost).
+    """
+
+    def __init__(self, layer_units, activation, output, normalize=False):
+        self.layer_units = np.asarray(layer_units, dtype=np.int64)
+        self.activation = activation
+        self.output = output
+        self.normalize = bool(normalize)
+        self.offsets = parameter_offsets(self.layer_units)
+        self.kernel = Net(
+            self.layer_units,
+            self.offsets,
+            ACTIVATION_CODES[activation],
+            OUTPUT_CODES[output],
+        )
+
+    @property
+    def n_parameters(self):
+        return int(self.offsets[-1])
+
+    @property
+    def n_outputs(self):
+        return int(self.layer_units[-1])
+
+    def views(self, theta):
+        """Lists ``(coefs, intercepts)`` of views into ``theta``, one per layer."""
+        coefs, intercepts = [], []
+        units, offsets = self.layer_units, self.offsets
+        for layer in range(len(units) - 1):
+            start, middle, stop = offsets[2 * layer : 2 * layer + 3]
+            coefs.append(theta[start:middle].reshape(units[layer], units[layer + 1]))
+            intercepts.append(theta[middle:stop])
+        return coefs, intercepts
+
+    def weight_mask(self):
+        """A boolean vector shaped like ``theta``: True on the weights ``W_l``."""
+        mask = np.zeros(self.n_parameters, dtype=bool)
+        for layer in range(len(self.layer_units) - 1):
+            mask[self.offsets[2 * layer] : self.offsets[2 * layer + 1]] = True
+        return mask
+
+    def glorot_init(self, dtype, random_state):
+        """A new parameter vector drawn as scikit-learn's MLP draws it.
+
+        Glorot-uniform bounds ``sqrt(factor / (fan_in + fan_out))`` with
+        factor 2 for logistic hidden units and 6 otherwise; per layer the
+        weights are drawn first, then the biases, in float64, then cast.
+        Keeping this order lets a skce model start from exactly the weights
+        of an ``MLPClassifier`` with the same ``random_state``.
+        """
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        theta = np.empty(self.n_parameters, dtype=dtype)
+        for coef, intercept in zip(*self.views(theta), strict=True):
+            n_in, n_out = coef.shape
+            bound = np.sqrt(factor / (n_in + n_out))
+            coef[...] = random_state.uniform(-bound, bound, (n_in, n_out))
+            intercept[...] = random_state.uniform(-bound, bound, n_out)
+        return theta
+
+    def logits(self, theta, x):
+        """Output logits ``(n_samples, n_outputs)`` for kernel inputs ``x``."""
+        return predict_logits(x, theta, self.kernel, _PREDICT_CHUNK)
+
+    def probabilities(self, logits):
+        """``predict_proba`` from the logits: softmax, ``[1 - a, a]`` for one
+        output unit, normalized or per-label sigmoids (see ``_kernels``)."""
+        n_columns = 2 if self.n_outputs == 1 else self.n_outputs
+        proba = np.empty((logits.shape[0], n_columns), dtype=logits.dtype)
+        probabilities(
+            self.kernel.output,
+            self.normalize,
+            logits,
+            proba,
+            *_PROBABILITY_BOUNDS[proba.dtype],
+        )
+        return proba
