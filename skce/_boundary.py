@@ -4,17 +4,27 @@ The kernels trust their arguments (Numba does no bounds checks), so every
 shape, dtype, contiguity and index range is settled here first.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import Inputs, Targets
-
-_NO_INDEX = np.empty(0, dtype=np.int64)
+from ._kernels import CSR, Targets
 
 
-def n_rows(x):
-    """Number of samples of an ``Inputs`` tuple."""
-    return x.indptr.shape[0] - 1 if x.is_sparse else x.dense.shape[0]
+class Inputs(NamedTuple):
+    """A feature matrix in kernel form: the ``X, csr`` pair of ``_kernels``.
+
+    ``csr`` is None for dense input; for sparse input ``X`` is an empty
+    ``(0, n_features)`` placeholder.
+    """
+
+    X: np.ndarray
+    csr: CSR | None
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0] if self.csr is None else self.csr.indptr.shape[0] - 1
 
 
 def writeable(array, dtype=None):
@@ -35,8 +45,7 @@ def kernel_input(X):
     with int64 indices whose ranges are checked.
     """
     if not sp.issparse(X):
-        X = writeable(X)
-        return Inputs(X, np.empty(0, X.dtype), _NO_INDEX, _NO_INDEX, False)
+        return Inputs(writeable(X), None)
 
     X = sp.csr_matrix(X)
     n_samples, n_features = X.shape
@@ -56,7 +65,7 @@ def kernel_input(X):
             f"shape {X.shape}. Rebuild it with scipy.sparse.csr_array(...)."
         )
     placeholder = np.empty((0, n_features), dtype=data.dtype)
-    return Inputs(placeholder, data, indices, indptr, True)
+    return Inputs(placeholder, CSR(data, indices, indptr))
 
 
 def kernel_targets(Y, sample_weight):

@@ -8,11 +8,12 @@ Conventions shared by every kernel:
 - ``theta`` is the flat parameter vector (float32 or float64, C-contiguous).
   Where each layer's weights and biases sit in it is not computed here: the
   ``Net`` tuple carries the offsets that ``_network.Network`` lays out once.
-- The input is an ``Inputs`` tuple in one of two forms, so that one compiled
-  variant serves both: a dense C-contiguous matrix, or a CSR matrix
-  ``(data, indices, indptr)`` with int64 indices, of which ``rows`` are the
-  rows that make up the batch. The unused form is an empty placeholder and
-  ``is_sparse`` says which is real.
+- The input comes as two arguments, ``X, csr``: a dense C-contiguous matrix
+  and ``csr=None``, or a ``CSR`` tuple ``(data, indices, indptr)`` with
+  int64 indices (of which ``rows`` are the rows that make up the batch) and
+  an empty ``(0, n_features)`` placeholder for ``X``. Numba drops the
+  branches of the other form when it compiles for ``csr=None``, so a dense
+  fit never compiles the sparse code, and the other way round.
 - Targets come as a ``Targets`` tuple: ``Y`` (one row per sample, in [0, 1])
   and the sample weights, an empty placeholder when ``has_weight`` is False.
 - ``work`` is scratch space of ``workspace_size(layer_units, n_rows)``
@@ -24,6 +25,10 @@ Conventions shared by every kernel:
 
 Nothing here checks shapes, dtypes or index ranges: Numba does no bounds
 checks, so the Python callers validate everything before a kernel runs.
+
+Functions decorated ``@kernel`` are called from Python; ``@helper`` ones
+only from other kernels, and are compiled without the wrappers that let
+Python call them, which saves compile time on a cold cache.
 """
 
 from typing import NamedTuple
@@ -41,15 +46,22 @@ from ._codes import (
     OUTPUT_SOFTMAX,
 )
 
+kernel = njit(cache=True, nogil=True, error_model="numpy")
+helper = njit(
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+    no_cpython_wrapper=True,
+    no_cfunc_wrapper=True,
+)
 
-class Inputs(NamedTuple):
-    """A feature matrix in kernel form: dense, or CSR with int64 indices."""
 
-    dense: np.ndarray
+class CSR(NamedTuple):
+    """A CSR matrix's arrays, with int64 indices."""
+
     data: np.ndarray
     indices: np.ndarray
     indptr: np.ndarray
-    is_sparse: bool
 
 
 class Targets(NamedTuple):
@@ -74,7 +86,7 @@ class Net(NamedTuple):
     output: int
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def sigmoid(z):
     """Logistic function of a scalar, without overflow for any finite ``z``."""
     if z >= 0.0:
@@ -83,7 +95,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def softplus(z):
     """``log(1 + exp(z))`` of a scalar, without overflow for any finite ``z``.
 
@@ -92,7 +104,7 @@ def softplus(z):
     return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def logsumexp(values, exps):
     """``log(sum(exp(values)))`` of a vector, shifted by its maximum ``m``.
 
@@ -112,7 +124,7 @@ def logsumexp(values, exps):
     return shift + np.log(total), total
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def workspace_size(layer_units, n_rows):
     """Number of scratch elements the kernels need for ``n_rows`` rows."""
     total = 0
@@ -123,7 +135,7 @@ def workspace_size(layer_units, n_rows):
     return n_rows * (total + 2 * widest)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def layer_weights(params, net, layer):
     """``W_l`` of a vector laid out like ``theta``, as an ``n_in x n_out`` view."""
     start = net.offsets[2 * layer]
@@ -131,13 +143,13 @@ def layer_weights(params, net, layer):
     return params[start : net.offsets[2 * layer + 1]].reshape(shape)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def layer_biases(params, net, layer):
     """``b_l`` of a vector laid out like ``theta``."""
     return params[net.offsets[2 * layer + 1] : net.offsets[2 * layer + 2]]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def add_bias_and_activate(code, Z, b):
     """``Z = f(Z + b)`` in place, for a hidden layer with activation ``code``.
 
@@ -161,7 +173,7 @@ def add_bias_and_activate(code, Z, b):
                 row[j] += b[j]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def multiply_by_derivative(code, outputs, delta):
     """Multiply ``delta`` in place by the activation's derivative.
 
@@ -180,37 +192,37 @@ def multiply_by_derivative(code, outputs, delta):
             delta[i] = delta[i] if outputs[i] != 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def csr_rows_dot(x, rows, weights, out):
-    """``out = X[rows] @ weights`` for the CSR matrix of ``x``; overwrites ``out``."""
+@helper
+def csr_rows_dot(csr, rows, weights, out):
+    """``out = X[rows] @ weights`` for the CSR matrix ``csr``; overwrites ``out``."""
     n_cols = weights.shape[1]
     for i in range(rows.shape[0]):
         r = rows[i]
         for j in range(n_cols):
             out[i, j] = 0.0
-        for p in range(x.indptr[r], x.indptr[r + 1]):
-            value = x.data[p]
-            w_row = weights[x.indices[p]]
+        for p in range(csr.indptr[r], csr.indptr[r + 1]):
+            value = csr.data[p]
+            w_row = weights[csr.indices[p]]
             for j in range(n_cols):
                 out[i, j] += value * w_row[j]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def csr_rows_transpose_dot(x, rows, delta, out):
-    """``out = X[rows].T @ delta`` for the CSR matrix of ``x``; overwrites ``out``."""
+@helper
+def csr_rows_transpose_dot(csr, rows, delta, out):
+    """``out = X[rows].T @ delta`` for the CSR matrix ``csr``; overwrites ``out``."""
     out[:, :] = 0.0
     n_cols = delta.shape[1]
     for i in range(rows.shape[0]):
         r = rows[i]
-        for p in range(x.indptr[r], x.indptr[r + 1]):
-            value = x.data[p]
-            out_row = out[x.indices[p]]
+        for p in range(csr.indptr[r], csr.indptr[r + 1]):
+            value = csr.data[p]
+            out_row = out[csr.indices[p]]
             for j in range(n_cols):
                 out_row[j] += value * delta[i, j]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def forward(x, rows, theta, net, work):
+@helper
+def forward(X, csr, rows, theta, net, work):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
     Writes every layer's output into ``work``: hidden layers activated, the
@@ -229,10 +241,10 @@ def forward(x, rows, theta, net, work):
         if layer > 0:
             A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
             np.dot(A, W, Z)
-        elif x.is_sparse:
-            csr_rows_dot(x, rows, W, Z)
+        elif csr is None:
+            np.dot(X, W, Z)
         else:
-            np.dot(x.dense, W, Z)
+            csr_rows_dot(csr, rows, W, Z)
         code = net.activation if layer < n_weight_layers - 1 else ACT_IDENTITY
         add_bias_and_activate(code, Z, layer_biases(theta, net, layer))
         prev = out
@@ -240,7 +252,7 @@ def forward(x, rows, theta, net, work):
     return prev
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
     """``output_cost_and_delta`` for a user's cost: jitted ``fn`` and ``fn_delta``.
 
@@ -278,7 +290,7 @@ def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
     return total
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def output_cost_and_delta(
     cost, output, Z, targets, delta, row_cost, fn=None, fn_delta=None
 ):
@@ -337,8 +349,10 @@ def output_cost_and_delta(
     return total
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def backprop(x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta):
+@kernel
+def backprop(
+    X, csr, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta
+):
     """Unnormalised sums of a batch: cost, gradient and weight.
 
     For every weight layer, the ``W_l`` segment of ``grad`` (shaped like
@@ -355,7 +369,7 @@ def backprop(x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_d
     n_weight_layers = units.shape[0] - 1
     n_out = units[n_weight_layers]
 
-    logits = forward(x, rows, theta, net, work)
+    logits = forward(X, csr, rows, theta, net, work)
     widest = 0
     for layer in range(1, units.shape[0]):
         widest = max(widest, units[layer])
@@ -387,10 +401,10 @@ def backprop(x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_d
         if layer > 0:
             A_in = work[a_in:output_end].reshape((n_rows, n_in))
             np.dot(A_in.T, D, grad_W)
-        elif x.is_sparse:
-            csr_rows_transpose_dot(x, rows, D, grad_W)
+        elif csr is None:
+            np.dot(X.T, D, grad_W)
         else:
-            np.dot(x.dense.T, D, grad_W)
+            csr_rows_transpose_dot(csr, rows, D, grad_W)
 
         column_sum = layer_biases(bias_sums, net, layer)
         for j in range(n_out):
@@ -413,7 +427,7 @@ def backprop(x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_d
     return cost_sum, weight_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums):
     """The regularized mean cost and its gradient, from a batch's sums.
 
@@ -439,26 +453,14 @@ def finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums):
     return (cost_sum + 0.5 * alpha * penalty) / weight_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def loss_and_grad(
-    x, rows, targets, theta, net, cost, alpha, grad, bias_sums, work, fn, fn_delta
-):
-    """``backprop`` then ``finish_gradient``: the loss of one batch, and
-    ``grad`` overwritten with its gradient."""
-    cost_sum, weight_sum = backprop(
-        x, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta
-    )
-    return finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def predict_logits(x, theta, net, chunk):
+@kernel
+def predict_logits(X, csr, theta, net, chunk):
     """Output logits ``(n_samples, layer_units[-1])`` of the network.
 
     Rows go through in chunks of ``chunk`` so that the scratch space stays
     small (and in cache) whatever the number of samples.
     """
-    n_samples = x.indptr.shape[0] - 1 if x.is_sparse else x.dense.shape[0]
+    n_samples = X.shape[0] if csr is None else csr.indptr.shape[0] - 1
     n_out = net.layer_units[net.layer_units.shape[0] - 1]
     Z = np.empty((n_samples, n_out), dtype=theta.dtype)
     chunk = max(1, min(chunk, n_samples))
@@ -466,15 +468,14 @@ def predict_logits(x, theta, net, chunk):
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         rows = np.arange(start, stop)
-        part = Inputs(x.dense[start:stop], x.data, x.indices, x.indptr, x.is_sparse)
-        logits = forward(part, rows, theta, net, work)
+        logits = forward(X[start:stop], csr, rows, theta, net, work)
         for i in range(stop - start):
             for j in range(n_out):
                 Z[start + i, j] = work[logits + i * n_out + j]
     return Z
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def probabilities(output, normalize, Z, P, lowest, highest):
     """Class probabilities from output logits, into ``P``.
 

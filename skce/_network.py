@@ -111,7 +111,7 @@ class Network:
 
     def logits(self, theta, x):
         """Output logits ``(n_samples, n_outputs)`` for kernel inputs ``x``."""
-        return predict_logits(x, theta, self.kernel, _PREDICT_CHUNK)
+        return predict_logits(*x, theta, self.kernel, _PREDICT_CHUNK)
 
     def probabilities(self, logits):
         """``predict_proba`` from the logits: softmax, ``[1 - a, a]`` for one

@@ -61,7 +61,7 @@ class Problem:
             size = workspace_size(network.layer_units, self.n_samples)
             self._work = np.empty(size, dtype=theta.dtype)
         return backprop(
-            self.x,
+            *self.x,
             self._rows,
             self.targets,
             theta,
@@ -81,7 +81,7 @@ class Problem:
         """
         in_order = order is None
         return run_epoch(
-            self.x,
+            *self.x,
             self.targets,
             np.arange(self.n_samples) if in_order else order,
             in_order,

@@ -9,10 +9,16 @@ lets skce reproduce scikit-learn's numbers.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from ._codes import SOLVER_ADAM
-from ._kernels import Inputs, Targets, loss_and_grad, workspace_size
+from ._kernels import (
+    Targets,
+    backprop,
+    finish_gradient,
+    helper,
+    kernel,
+    workspace_size,
+)
 
 
 class Optimizer(NamedTuple):
@@ -35,7 +41,7 @@ class Moments(NamedTuple):
     v: np.ndarray
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov):
     """One (Nesterov) momentum step; ``theta`` and ``velocity`` change in place.
 
@@ -55,7 +61,7 @@ def sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov):
         theta[i] += update
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper
 def adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon):
     """One Adam step (Kingma & Ba, with bias correction); ``step`` counts from 1.
 
@@ -75,7 +81,7 @@ def adam_update(theta, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon)
         theta[i] += -step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def optimizer_step(optimizer, theta, grad, moments, step):
     """One step of ``optimizer`` along ``-grad``; returns the new step count."""
     if optimizer.solver == SOLVER_ADAM:
@@ -103,9 +109,10 @@ def optimizer_step(optimizer, theta, grad, moments, step):
     return step
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel
 def run_epoch(
-    x,
+    X,
+    csr,
     targets,
     order,
     in_order,
@@ -120,7 +127,7 @@ def run_epoch(
     fn=None,
     fn_delta=None,
 ):
-    """One pass over the data in mini-batches of ``batch_size`` rows.
+    """One pass over the data ``X, csr`` in mini-batches of ``batch_size`` rows.
 
     ``order`` is the row permutation of this epoch (drawn in Python). With
     ``in_order`` it is ``arange(n)``, and batches are read as contiguous
@@ -135,7 +142,7 @@ def run_epoch(
     n_features = net.layer_units[0]
     n_outputs = net.layer_units[net.layer_units.shape[0] - 1]
     rows_max = min(batch_size, n_samples)
-    gather_x = rows_max if (not in_order and not x.is_sparse) else 0
+    gather_x = rows_max if (not in_order and csr is None) else 0
     gather_y = rows_max if not in_order else 0
     X_batch = np.empty((gather_x, n_features), dtype=theta.dtype)
     Y_batch = np.empty((gather_y, n_outputs), dtype=theta.dtype)
@@ -150,36 +157,38 @@ def run_epoch(
         n_rows = stop - start
         rows = order[start:stop]
         if in_order:
-            part = Inputs(x.dense[start:stop], x.data, x.indices, x.indptr, x.is_sparse)
+            X_rows = X[start:stop]
             weights = targets.weights[start:stop]
             batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
         else:
             for i in range(n_rows):
                 r = rows[i]
-                if not x.is_sparse:
+                if csr is None:
                     for j in range(n_features):
-                        X_batch[i, j] = x.dense[r, j]
+                        X_batch[i, j] = X[r, j]
                 for j in range(n_outputs):
                     Y_batch[i, j] = targets.Y[r, j]
                 if targets.has_weight:
                     w_batch[i] = targets.weights[r]
-            x_rows = 0 if x.is_sparse else n_rows
-            part = Inputs(X_batch[:x_rows], x.data, x.indices, x.indptr, x.is_sparse)
+            X_rows = X_batch[: n_rows if csr is None else 0]
             weights = w_batch[: n_rows if targets.has_weight else 0]
             batch = Targets(Y_batch[:n_rows], weights, targets.has_weight)
-        batch_loss = loss_and_grad(
-            part,
+        cost_sum, weight_sum = backprop(
+            X_rows,
+            csr,
             rows,
             batch,
             theta,
             net,
             cost,
-            alpha,
             grad,
             bias_sums,
             work,
             fn,
             fn_delta,
+        )
+        batch_loss = finish_gradient(
+            theta, net, alpha, cost_sum, weight_sum, grad, bias_sums
         )
         if not np.isfinite(batch_loss):
             return batch_loss, step

@@ -7,7 +7,21 @@ from _reference import glorot_draw, linear_loss_grad
 from sklearn.exceptions import ConvergenceWarning
 
 from skce import MLPCostClassifier
-from skce._updates import adam_update, sgd_update
+from skce._codes import SOLVER_ADAM, SOLVER_SGD
+from skce._updates import Moments, Optimizer, optimizer_step
+
+
+def _step(solver, theta, grad, velocity, m, v, step, lr, mu, nesterov, b1, b2, eps):
+    optimizer = Optimizer(
+        solver=solver,
+        learning_rate=lr,
+        momentum=mu,
+        nesterov=nesterov,
+        beta_1=b1,
+        beta_2=b2,
+        epsilon=eps,
+    )
+    return optimizer_step(optimizer, theta, grad, Moments(velocity, m, v), step)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -18,7 +32,23 @@ def test_sgd_update_kernel(nesterov):
     new_velocity = mu * velocity - lr * grad
     step = mu * new_velocity - lr * grad if nesterov else new_velocity
     expected = theta + step
-    sgd_update(theta, grad, velocity, lr, mu, nesterov)
+    empty = np.empty(0)
+    step = _step(
+        SOLVER_SGD,
+        theta,
+        grad,
+        velocity,
+        empty,
+        empty,
+        0,
+        lr,
+        mu,
+        nesterov,
+        0.9,
+        0.999,
+        1e-8,
+    )
+    assert step == 0  # momentum steps do not count
     np.testing.assert_allclose(theta, expected, rtol=1e-15)
     np.testing.assert_allclose(velocity, new_velocity, rtol=1e-15)
 
@@ -33,7 +63,10 @@ def test_adam_update_kernel_has_bias_correction():
     # Kingma & Ba, algorithm 1, with epsilon = 0: bias-corrected moments.
     m_hat, v_hat = m_new / (1 - b1**t), v_new / (1 - b2**t)
     expected = theta - lr * m_hat / np.sqrt(v_hat)
-    adam_update(theta, grad, m, v, t, lr, b1, b2, 0.0)
+    step = _step(
+        SOLVER_ADAM, theta, grad, np.empty(0), m, v, t - 1, lr, 0.9, True, b1, b2, 0.0
+    )
+    assert step == t
     np.testing.assert_allclose(theta, expected, rtol=1e-12)
     np.testing.assert_allclose(m, m_new, rtol=1e-15)
     np.testing.assert_allclose(v, v_new, rtol=1e-15)
