@@ -2,6 +2,40 @@
 
 Its forward pass, backpropagation and optimizer steps are compiled with
 Numba; see :class:`MLPCostClassifier` and :mod:`skce.costs`.
+
+Architecture
+------------
+
+One job per module; a fit flows from the top of this list to the bottom and
+back up as a ``TrainingState``.
+
+- ``_estimator``: ``MLPCostClassifier``. Checks the input, builds the
+  network, problem, config and state, calls a solver, and is the one writer
+  of the fitted attributes (``_set_fitted``; the list is
+  ``FITTED_ATTRIBUTES``).
+- ``_params``: checks of the hyper-parameters (``check_params``).
+- ``_validation``: the validation set, held out for early stopping or given
+  by the user, and its metrics.
+- ``_network``: ``Network``, the layer sizes and the one layout of the flat
+  parameter vector ``theta_``; initialization; logits to probabilities.
+- ``_state``: ``SolverConfig`` (what a solver reads) and ``TrainingState``
+  (what it returns and the next fit continues from).
+- ``_solvers``: ``fit_first_order`` (gd, sgd, adam) and ``fit_lbfgs``,
+  functions of (problem, network, config, state); stopping rules.
+- ``_problem``: the seams between solvers and data. ``Problem.sums`` gives
+  unnormalised sums over the rows, ``Objective`` the full-batch loss and
+  gradient from them, ``Problem.run_epoch`` one epoch of mini-batch steps.
+- ``_boundary``: the checks and conversions every array passes before a
+  kernel sees it.
+- ``_kernels`` (forward pass, costs, backpropagation) and ``_updates``
+  (optimizer steps, the epoch loop): the compiled code, NumPy and Numba
+  only.
+- ``_codes``: the integer codes that select options inside the kernels.
+- ``_blas``: BLAS threads during a fit; ``_progress``: verbose output and
+  warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
+  command.
+- ``costs``, ``experiments``, ``onnx``: public modules (cost objects,
+  Nielsen's single-neuron experiment, the ONNX converter).
 """
 
 from ._display import LossCurveDisplay
