@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._boundary import check_sample_weight, kernel_input, kernel_targets, writeable
-from ._network import Network
+from ._network import Network, fitted_network
 from ._params import check_params, resolve_cost
 from ._problem import Problem
 from ._progress import Progress
@@ -405,8 +405,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             self.out_activation_ == "logistic"
             and self._label_binarizer.y_type_ == "multiclass"
         )
-        return Network(
-            self._layer_units, self._activation, self.out_activation_, normalize
+        return fitted_network(
+            tuple(self._layer_units.tolist()),
+            self._activation,
+            self.out_activation_,
+            normalize,
         )
 
     # -- fitting -------------------------------------------------------------
@@ -799,7 +802,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     def _continued_state(self, network, incremental):
         """The state of the previous fit, to continue from (copies)."""
-        self._check_theta()
+        self._check_theta(self._network())
         if not np.array_equal(network.layer_units, self._layer_units):
             raise ValueError(
                 "warm_start and partial_fit need the network of the previous fit, "
@@ -868,14 +871,14 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             lambda proba: _decode(binarizer, proba),
         )
 
-    def _check_theta(self):
+    def _check_theta(self, network):
         """``theta_``, checked so that the kernels cannot read out of bounds.
 
         A read-only ``theta_`` (say, loaded from a memory map) comes back as a
         writeable copy: the kernels are compiled for writeable arrays only.
         """
         theta = self.theta_
-        expected = self._network().n_parameters
+        expected = network.n_parameters
         if (
             not isinstance(theta, np.ndarray)
             or theta.shape != (expected,)
@@ -950,7 +953,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         """
         x = self._checked_input(X)
         network = self._network()
-        return network.probabilities(network.logits(self._check_theta(), x))
+        theta = self._check_theta(network)
+        return network.probabilities(network.logits(theta, x))
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.

@@ -6,6 +6,8 @@ This module is the one place that lays it out: the views, the
 initialization, and the offsets the kernels read (``Net.offsets``).
 """
 
+import functools
+
 import numpy as np
 
 from ._codes import ACTIVATION_CODES, OUTPUT_CODES
@@ -31,10 +33,19 @@ def parameter_offsets(layer_units):
 
     Returns int64 ``[W_0, b_0, W_1, b_1, ..., n_parameters]``.
     """
-    sizes = []
+    offsets = [0]
     for n_in, n_out in zip(layer_units[:-1], layer_units[1:], strict=True):
-        sizes += [int(n_in) * int(n_out), int(n_out)]
-    return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+        offsets.append(offsets[-1] + int(n_in) * int(n_out))
+        offsets.append(offsets[-1] + int(n_out))
+    return np.array(offsets, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=256)
+def fitted_network(layer_units, activation, output, normalize):
+    """The ``Network`` of a fitted model, made once per shape (``layer_units``
+    a tuple). Prediction of a few rows would otherwise spend more time laying
+    out the network than computing it. Treat the result as read-only."""
+    return Network(layer_units, activation, output, normalize)
 
 
 class Network:
