@@ -15,6 +15,7 @@ scikit-learn. The table is printed and written as JSON.
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import scipy
 import sklearn
+from numba import njit
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
@@ -38,6 +40,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import skce
 from skce import MLPCostClassifier
+from skce._blas import blas_threads
 from skce._network import Network
 
 HERE = Path(__file__).resolve().parent
@@ -54,22 +57,57 @@ class Workload:
     batch_size: int = 200
     epochs: int = 1
     dtype: str = "float64"
-    kind: str = "fit"  # "fit", "predict" (throughput) or "latency" (one row)
+    # "fit"; "fits" (``calls`` fits in a row); "partial" (``calls``
+    # partial_fit calls of ``batch_size`` rows); "predict" (throughput) or
+    # "latency" (one row)
+    kind: str = "fit"
     model_of: str = ""  # for predict/latency rows: the fit row whose model is used
-    target: float = 1.0  # skce / sklearn
+    target: float | None = 1.0  # skce / sklearn (None: sklearn not run)
     torch_target: float | None = None  # skce / torch
     peak_target: float | None = None  # share of the matrix-product peak
+    n_jobs: int | None = None  # skce's; a row with n_jobs > 1 also times n_jobs=1
+    target_vs_n_jobs_1: float | None = None  # skce(n_jobs) / skce(n_jobs=1)
+    roofline: bool = False  # time the fit's matrix products alone too
+    calls: int = 1
     params: dict = field(default_factory=dict)
 
 
 FULL = [
-    Workload("W1", "digits", (100,), "adam", 200, 100, target=0.30, torch_target=0.30),
-    Workload("W2", "digits", (100,), "sgd", 10, 10, target=0.12, torch_target=0.30),
     Workload(
-        "W3", "synthetic-100", (64, 64), "adam", 200, 10, target=0.30, torch_target=0.30
+        "W1",
+        "digits",
+        (100,),
+        "adam",
+        200,
+        100,
+        target=0.30,
+        torch_target=0.30,
+        roofline=True,
     ),
+    Workload("W1j2", "digits", (100,), "adam", 200, 100, target=0.20, n_jobs=2),
+    Workload("W2", "digits", (100,), "sgd", 10, 10, target=0.10, torch_target=0.30),
     Workload(
-        "W4", "synthetic-784", (512,), "adam", 200, 3, target=0.80, peak_target=0.85
+        "W3",
+        "synthetic-100",
+        (64, 64),
+        "adam",
+        200,
+        10,
+        target=0.30,
+        torch_target=0.30,
+        roofline=True,
+    ),
+    Workload("W3j2", "synthetic-100", (64, 64), "adam", 200, 10, target=0.20, n_jobs=2),
+    Workload(
+        "W4",
+        "synthetic-784",
+        (512,),
+        "adam",
+        200,
+        3,
+        target=0.80,
+        peak_target=0.85,
+        roofline=True,
     ),
     Workload(
         "W4f",
@@ -83,24 +121,58 @@ FULL = [
         peak_target=0.80,
     ),
     Workload("W5", "digits", (100,), "lbfgs", epochs=200, target=0.50),
+    Workload("W5j2", "digits", (100,), "lbfgs", epochs=200, target=0.50, n_jobs=2),
+    Workload(
+        "W5L",
+        "synthetic-50",
+        (64,),
+        "lbfgs",
+        epochs=30,
+        target=None,
+        n_jobs=2,
+        target_vs_n_jobs_1=1 / 1.7,
+    ),
     Workload(
         "W6", "predict-784", (512,), "adam", kind="predict", model_of="W4", target=0.80
     ),
     Workload(
         "W7", "digits", (100,), "adam", kind="latency", model_of="W1", target=0.50
     ),
+    Workload(
+        "W8", "digits", (100,), "adam", 200, 5, kind="fits", calls=200, target=0.30
+    ),
+    Workload(
+        "W9", "digits", (100,), "adam", 50, kind="partial", calls=1000, target=0.30
+    ),
 ]
 
 SIZES = {
-    "full": {"synthetic-100": 20_000, "synthetic-784": 20_000, "predict-784": 200_000},
-    "quick": {"synthetic-100": 1_000, "synthetic-784": 600, "predict-784": 2_000},
+    "full": {
+        "synthetic-50": 100_000,
+        "synthetic-100": 20_000,
+        "synthetic-784": 20_000,
+        "predict-784": 200_000,
+    },
+    "quick": {
+        "synthetic-50": 2_000,
+        "synthetic-100": 1_000,
+        "synthetic-784": 600,
+        "predict-784": 2_000,
+    },
 }
 
 
 def quick_version(workload):
     """The same row, shrunk to run in well under a second."""
-    epochs = {"W1": 3, "W2": 1, "W5": 10}.get(workload.id, 1)
-    return Workload(**{**workload.__dict__, "epochs": epochs})
+    epochs = {"W1": 3, "W1j2": 3, "W2": 1, "W5": 10, "W5j2": 10, "W8": 2}
+    calls = {"W8": 5, "W9": 40}
+    return Workload(
+        **{
+            **workload.__dict__,
+            "epochs": epochs.get(workload.id, 1),
+            "calls": calls.get(workload.id, 1),
+        }
+    )
 
 
 # -- data ---------------------------------------------------------------------
@@ -146,10 +218,22 @@ def common_params(w):
     return params
 
 
-def fit_sklearn_like(cls, w, X, y):
+def fit_sklearn_like(cls, w, X, y, **params):
+    """The row's fit, or for "fits" and "partial" rows its ``calls`` calls."""
+    params = {**common_params(w), **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return cls(**common_params(w)).fit(X, y)
+        if w.kind == "fits":
+            for _ in range(w.calls - 1):
+                cls(**params).fit(X, y)
+        if w.kind != "partial":
+            return cls(**params).fit(X, y)
+        model, classes = cls(**params), np.unique(y)
+        starts = range(0, len(y) - w.batch_size + 1, w.batch_size)
+        for _, start in zip(range(w.calls), itertools.cycle(starts)):
+            stop = start + w.batch_size
+            model.partial_fit(X[start:stop], y[start:stop], classes=classes)
+        return model
 
 
 def fit_torch(w, X, y):
@@ -228,6 +312,53 @@ def _seconds(function):
     return time.perf_counter() - start
 
 
+@njit(nogil=True)
+def _products(X, layer_units, batch_size, epochs):
+    """The matrix products of a fit, alone: per batch and layer the forward
+    product, the weight gradient and (but for the first layer) the input
+    error, with the fit's shapes, on contiguous operands as in the fit."""
+    n = X.shape[0]
+    n_layers = layer_units.shape[0] - 1
+    rows = min(batch_size, n)
+    widest = layer_units.max()
+    sizes = layer_units[:-1] * layer_units[1:]
+    weights = np.full(sizes.sum(), 0.01, dtype=X.dtype)
+    grads = np.empty(sizes.sum(), dtype=X.dtype)
+    A = np.ones(rows * widest, dtype=X.dtype)
+    D = np.ones(rows * widest, dtype=X.dtype)
+    out = np.empty(rows * widest, dtype=X.dtype)
+    for _ in range(epochs):
+        for start in range(0, n, batch_size):
+            m = min(start + batch_size, n) - start
+            offset = 0
+            for layer in range(n_layers):
+                a, b = layer_units[layer], layer_units[layer + 1]
+                W = weights[offset : offset + a * b].reshape((a, b))
+                G = grads[offset : offset + a * b].reshape((a, b))
+                offset += a * b
+                inputs = (
+                    X[start : start + m] if layer == 0 else A[: m * a].reshape((m, a))
+                )
+                delta = D[: m * b].reshape((m, b))
+                np.dot(inputs, W, out[: m * b].reshape((m, b)))
+                np.dot(inputs.T, delta, G)
+                if layer > 0:
+                    np.dot(delta, W.T, out[: m * a].reshape((m, a)))
+
+
+def product_seconds(w, X, n_outputs):
+    """Seconds of the fit's matrix products alone, with the BLAS threads the
+    fit itself uses (``skce._blas.blas_threads``)."""
+    units = np.array([X.shape[1], *w.hidden, n_outputs], dtype=np.int64)
+    X = np.ascontiguousarray(X)
+    with blas_threads(units, min(w.batch_size, len(X))):
+        _products(X[: w.batch_size], units, w.batch_size, 1)  # compile
+        return min(
+            _seconds(lambda: _products(X, units, w.batch_size, w.epochs))
+            for _ in range(3)
+        )
+
+
 def training_flops(w, n_samples, n_features, n_outputs):
     """Multiply-adds x 2 of forward and backward passes over all epochs."""
     units = [n_features, *w.hidden, n_outputs]
@@ -239,9 +370,14 @@ def training_flops(w, n_samples, n_features, n_outputs):
 
 def run_fit_row(w, X, y, rounds, with_torch):
     contenders = {
-        "skce": lambda: fit_sklearn_like(MLPCostClassifier, w, X, y),
-        "sklearn": lambda: fit_sklearn_like(MLPClassifier, w, X, y),
+        "skce": lambda: fit_sklearn_like(MLPCostClassifier, w, X, y, n_jobs=w.n_jobs)
     }
+    if w.n_jobs is not None and w.n_jobs > 1:
+        contenders["skce_n_jobs_1"] = lambda: fit_sklearn_like(
+            MLPCostClassifier, w, X, y
+        )
+    if w.target is not None:
+        contenders["sklearn"] = lambda: fit_sklearn_like(MLPClassifier, w, X, y)
     if with_torch and w.torch_target is not None:
         contenders["torch"] = lambda: fit_torch(w, X, y)
     contenders["skce"]()  # compile outside the timed rounds
@@ -287,12 +423,17 @@ def summarize(w, times, accuracy, flops=None, peak=None):
         "id": w.id,
         "kind": w.kind,
         "dtype": w.dtype,
+        "n_jobs": w.n_jobs,
         "median_seconds": median,
         "accuracy": accuracy,
-        "ratio_sklearn": median["skce"] / median["sklearn"],
-        "target_sklearn": w.target,
         "valid": max(accuracy.values()) - min(accuracy.values()) <= 0.02,
     }
+    if "sklearn" in median:
+        row["ratio_sklearn"] = median["skce"] / median["sklearn"]
+        row["target_sklearn"] = w.target
+    if "skce_n_jobs_1" in median:
+        row["ratio_n_jobs_1"] = median["skce"] / median["skce_n_jobs_1"]
+        row["target_n_jobs_1"] = w.target_vs_n_jobs_1
     if "torch" in median:
         row["ratio_torch"] = median["skce"] / median["torch"]
         row["target_torch"] = w.torch_target
@@ -558,27 +699,41 @@ def machine():
 
 
 HEADER = (
-    f"{'id':<4} {'skce s':>9} {'sklearn s':>9} {'ratio':>6} {'target':>6} "
-    f"{'torch s':>9} {'r/torch':>7} {'acc skce/sk/torch':>20} {'%peak':>6}  met"
+    f"{'id':<5} {'skce s':>9} {'sklearn s':>9} {'ratio':>6} {'target':>6} "
+    f"{'torch s':>9} {'r/torch':>7} {'/n_jobs=1':>9} {'acc':>20} {'%peak':>6} "
+    f"{'%prod':>6}  met"
 )
+
+
+def _cell(row, key, width, scale=1.0, suffix=""):
+    if key not in row or row[key] is None:
+        return f"{'-':>{width}}"
+    return (
+        f"{scale * row[key]:>{width - len(suffix)}.{3 if scale == 1 else 1}f}{suffix}"
+    )
 
 
 def format_row(row):
     median = row["median_seconds"]
     accuracy = "/".join(f"{row['accuracy'][k]:.3f}" for k in row["accuracy"])
-    torch_s = f"{median['torch']:>9.4f}" if "torch" in median else f"{'-':>9}"
-    ratio_t = f"{row['ratio_torch']:>7.3f}" if "ratio_torch" in row else f"{'-':>7}"
-    peak = f"{100 * row['peak_share']:>5.1f}%" if "peak_share" in row else f"{'-':>6}"
-    met = row["ratio_sklearn"] <= row["target_sklearn"]
-    if "ratio_torch" in row:
-        met = met and row["ratio_torch"] <= row["target_torch"]
-    if "peak_share" in row:
-        met = met and row["peak_share"] >= row["target_peak_share"]
+    met = True
+    for ratio, target, below in (
+        ("ratio_sklearn", "target_sklearn", True),
+        ("ratio_torch", "target_torch", True),
+        ("ratio_n_jobs_1", "target_n_jobs_1", True),
+        ("peak_share", "target_peak_share", False),
+    ):
+        if row.get(ratio) is not None and row.get(target) is not None:
+            met = met and (row[ratio] <= row[target]) == below
     verdict = ("yes" if met else "NO") if row["valid"] else "invalid"
+    sklearn_s = f"{median['sklearn']:>9.4f}" if "sklearn" in median else f"{'-':>9}"
+    torch_s = f"{median['torch']:>9.4f}" if "torch" in median else f"{'-':>9}"
     return (
-        f"{row['id']:<4} {median['skce']:>9.4f} {median['sklearn']:>9.4f} "
-        f"{row['ratio_sklearn']:>6.3f} {row['target_sklearn']:>6.2f} {torch_s} "
-        f"{ratio_t} {accuracy:>20} {peak}  {verdict}"
+        f"{row['id']:<5} {median['skce']:>9.4f} {sklearn_s} "
+        f"{_cell(row, 'ratio_sklearn', 6)} {_cell(row, 'target_sklearn', 6)} "
+        f"{torch_s} {_cell(row, 'ratio_torch', 7)} {_cell(row, 'ratio_n_jobs_1', 9)} "
+        f"{accuracy:>20} {_cell(row, 'peak_share', 6, 100, '%')} "
+        f"{_cell(row, 'product_share', 6, 100, '%')}  {verdict}"
     )
 
 
@@ -603,7 +758,7 @@ def main(argv=None):
     print(HEADER)
     for w in workloads:
         X, y = load(w.data, SIZES[mode], w.dtype)
-        if w.kind == "fit":
+        if w.kind in ("fit", "fits", "partial"):
             times, accuracy, models[w.id] = run_fit_row(
                 w, X, y, args.rounds, with_torch
             )
@@ -611,6 +766,12 @@ def main(argv=None):
             if w.peak_target is not None:
                 flops = training_flops(w, len(X), X.shape[1], len(np.unique(y)))
             rows.append(summarize(w, times, accuracy, flops, peaks[w.dtype]))
+            if w.roofline:
+                products = product_seconds(w, X, len(np.unique(y)))
+                rows[-1]["product_seconds"] = products
+                rows[-1]["product_share"] = (
+                    products / rows[-1]["median_seconds"]["skce"]
+                )
         else:
             if w.model_of not in models:
                 continue

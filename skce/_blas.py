@@ -33,7 +33,7 @@ def blas_threads(layer_units, n_rows):
     largest = max(int(n_in) * int(n_out) for n_in, n_out in pairs)
     if largest * n_rows >= _SMALL_PRODUCT:
         return nullcontext()
-    return _single_threaded_blas()
+    return single_threaded_blas()
 
 
 _blas_lock = threading.Lock()
@@ -42,7 +42,7 @@ _blas_limiter = None
 
 
 @contextmanager
-def _single_threaded_blas():
+def single_threaded_blas():
     # threadpoolctl's limits are process-wide. Fits running in several threads
     # share one limit: the first sets it, the last one out restores it, so
     # that one fit finishing never hands BLAS threads back under another.

@@ -7,26 +7,25 @@ copy the state it returns onto the estimator in one place
 attributes, and it writes them only when a fit succeeds.
 """
 
+import functools
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._boundary import check_sample_weight, kernel_input, kernel_targets, writeable
+from ._boundary import check_sample_weight, kernel_input, kernel_targets
 from ._network import Network, fitted_network
 from ._params import check_params, resolve_cost
 from ._problem import Problem
 from ._progress import Progress
 from ._solvers import solver_function
-from ._state import SolverConfig, TrainingState
+from ._state import SolverConfig, TrainingState, random_stream, restored_stream
+from ._targets import decode, encode, fit_binarizer, present_classes
+from ._threads import ShardedProblem, n_shards
 from ._validation import ValidationSet, holdout_split
 
 # Plain float arrays up to this many values are checked inline at predict
@@ -204,6 +203,19 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         ``n_samples / (n_classes * np.bincount(y))``. 'balanced' is refused
         by ``partial_fit`` and class weights by multilabel targets.
 
+    n_jobs : int, default=None
+        Number of row shards one fit is split into, each computed on its
+        own core (scikit-learn's meaning: None is 1, -1 all the cores this
+        process may use, -2 all but one). Every mini-batch (the full batch
+        for 'gd' and 'lbfgs') is cut into ``n_jobs`` blocks of consecutive
+        rows whose gradients are added in a fixed order: the model depends
+        on ``n_jobs`` but not on the machine, run or number of threads, and
+        agrees with ``n_jobs=1`` to rounding. Batches too small to gain
+        from splitting are not split. The threads are fewer when the
+        process may use fewer cores, or when ``OMP_NUM_THREADS`` or
+        ``NUMBA_NUM_THREADS`` say so (as joblib and Dask set them in their
+        workers); the result stays the same. See :doc:`/scaling`.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -349,6 +361,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -376,6 +389,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.n_jobs = n_jobs
 
     # -- the parameter vector and its views ---------------------------------
 
@@ -560,7 +574,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
-            binarizer = LabelBinarizer().fit(y if multilabel else classes)
+            binarizer = fit_binarizer(y if multilabel else np.asarray(classes))
             _check_two_classes(binarizer.classes_, self)
         elif classes is not None and not np.array_equal(
             np.unique(classes), self.classes_
@@ -657,8 +671,9 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         Returns the fitted attributes, and whether the fit continued the
         previous one.
         """
-        hidden_layer_sizes = check_params(self)
-        config = SolverConfig.from_params(self.get_params(deep=False))
+        params = {name: getattr(self, name) for name in _parameter_names(type(self))}
+        hidden_layer_sizes = check_params(params, type(self).__name__)
+        config = SolverConfig.from_params(params)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         given_weights = coefs_init is not None or intercepts_init is not None
@@ -667,22 +682,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             and (self.warm_start or incremental)
             and not given_weights
         )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=not continuing,
-        )
-        check_classification_targets(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._checked_training_data(X, y, reset=not continuing)
         binarizer = self._binarizer_for(y, binarizer, continuing, incremental)
         dtype = self.theta_.dtype if continuing else X.dtype
         X = X.astype(dtype, copy=False)
-        Y = binarizer.transform(y).astype(dtype, copy=False)
+        Y = encode(binarizer, y, dtype)
         sample_weight = _with_class_weight(
             self.class_weight,
             check_sample_weight(sample_weight, X.shape[0], dtype),
@@ -704,7 +708,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         if continuing:
             state = self._continued_state(network, incremental)
         else:
-            random_state = check_random_state(self.random_state)
+            random_state = random_stream(self.random_state)
             theta = network.glorot_init(dtype, random_state)
             coefs, intercepts = network.views(theta)
             if coefs_init is not None:
@@ -715,7 +719,6 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 theta=theta,
                 best_theta=theta.copy(),
                 random_state=random_state,
-                split_state=random_state.get_state(),
             )
 
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
@@ -723,11 +726,14 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             binarizer, network.n_outputs, dtype, *validation
         )
         if self.early_stopping and validation_set is None and self.solver != "lbfgs":
-            split_random = state.random_state
-            if continuing:
-                # The same held-out rows as the fit that made the network.
-                split_random = np.random.RandomState()
-                split_random.set_state(state.split_state)
+            if state.split_state is None:
+                # The first split draws from the fit's stream, as
+                # scikit-learn's does; its starting point is kept, so that
+                # every warm-started fit holds out the same rows.
+                state.split_state = state.random_state.get_state()
+                split_random = state.random_state
+            else:
+                split_random = restored_stream(state.split_state)
             labels = None
             if binarizer.y_type_ != "multilabel-indicator":
                 labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
@@ -737,15 +743,17 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             validation_set = ValidationSet(
                 kernel_input(held_out[0]),
                 kernel_targets(held_out[1], held_out[2] if len(held_out) > 2 else None),
-                _decode(binarizer, held_out[1]),
-                lambda proba: _decode(binarizer, proba),
+                decode(binarizer, held_out[1]),
+                lambda proba: decode(binarizer, proba),
             )
-        problem = Problem(
+        inputs = (
             kernel_input(arrays[0]),
             kernel_targets(arrays[1], arrays[2] if len(arrays) > 2 else None),
             cost,
             self.alpha,
         )
+        shards = n_shards(self.n_jobs)
+        problem = ShardedProblem(*inputs, shards) if shards > 1 else Problem(*inputs)
         solve = solver_function(self.solver)
         progress = Progress(
             self.verbose,
@@ -758,6 +766,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             )
         finally:
             progress.close()
+            if shards > 1:
+                problem.close()
+        if incremental:
+            # Nothing continues partial_fit's stream (see _continued_state).
+            state.random_state = state.row_order = None
         if not np.isfinite(state.theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
@@ -777,15 +790,58 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         }
         return values, continuing
 
+    def _checked_training_data(self, X, y, reset):
+        """``validate_data`` for fit and partial_fit, with a lean path.
+
+        A C- or F-ordered float array and a 1-D array of labels get the
+        checks ``validate_data`` would make, without its quarter of a
+        millisecond of overhead: it is most of a ``partial_fit`` on a few
+        rows. Anything else goes through ``validate_data``.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float32, np.float64)
+            and X.shape[0] >= 1
+            and X.shape[1] >= 1
+            and type(y) is np.ndarray
+            and y.shape == (X.shape[0],)
+            and y.dtype.kind in "iubU"
+            and (
+                reset
+                or (
+                    X.shape[1] == self.n_features_in_
+                    and "feature_names_in_" not in vars(self)
+                )
+            )
+            and np.isfinite(X).all()
+        ):
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
+            return X, y
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
     def _binarizer_for(self, y, binarizer, continuing, incremental):
         """The label binarizer of this fit, checking ``y`` against it."""
         if binarizer is not None:  # first partial_fit: classes given there
             return binarizer
         if not continuing:
-            binarizer = LabelBinarizer().fit(y)
+            binarizer = fit_binarizer(y)
             _check_two_classes(binarizer.classes_, self)
             return binarizer
-        classes = unique_labels(y)
+        classes = present_classes(y)
         if not incremental:
             if set(classes) != set(self.classes_):
                 raise ValueError(
@@ -793,7 +849,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                     f"classes as in the previous call to fit. Previously got "
                     f"{self.classes_}, `y` has {classes}"
                 )
-        elif len(np.setdiff1d(classes, self.classes_)):
+        elif not set(classes.tolist()) <= set(self.classes_.tolist()):
             raise ValueError(
                 f"`y` has classes not in `self.classes_`. `self.classes_` has "
                 f"{self.classes_}. 'y' has {classes}."
@@ -826,11 +882,12 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         if incremental or state.random_state is None:
             # partial_fit draws its shuffling from random_state anew on each
             # call, as scikit-learn does (an int gives the same order each
-            # call); so does a warm start of a model saved by skce 0.1.0.
-            state.random_state = check_random_state(self.random_state)
+            # call); so does a warm start after partial_fit, or of a model
+            # saved by skce 0.1.0.
+            state.random_state = random_stream(self.random_state)
             state.row_order = None
-        if state.split_state is None:
-            state.split_state = check_random_state(self.random_state).get_state()
+        else:
+            state.random_state = restored_stream(state.random_state)
         return state
 
     def _validation_set(
@@ -854,10 +911,10 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         )
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val)
-        unseen = np.setdiff1d(unique_labels(y_val), binarizer.classes_)
+        unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
         if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
             raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
-        Y_val = writeable(binarizer.transform(y_val), dtype=dtype)
+        Y_val = encode(binarizer, y_val, dtype)
         if Y_val.shape[1] != n_outputs:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")
         weights = check_sample_weight(sample_weight_val, X_val.shape[0], dtype)
@@ -867,8 +924,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         return ValidationSet(
             kernel_input(X_val),
             kernel_targets(Y_val, weights),
-            _decode(binarizer, Y_val),
-            lambda proba: _decode(binarizer, proba),
+            decode(binarizer, Y_val),
+            lambda proba: decode(binarizer, proba),
         )
 
     def _check_theta(self, network):
@@ -934,7 +991,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             The predicted classes (an indicator matrix for multilabel).
         """
         proba = self.predict_proba(X)
-        return _decode(self._label_binarizer, proba)
+        return decode(self._label_binarizer, proba)
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -982,13 +1039,12 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(_upgrade_state(state))
-
-
-def _decode(binarizer, proba):
-    """Labels from probabilities (or one-hot rows), as ``predict`` gives them."""
-    if proba.shape[1] == 2 and binarizer.y_type_ == "binary":
-        proba = proba[:, 1]
-    return binarizer.inverse_transform(proba)
+        # Parameters added since the model was saved take their defaults.
+        for name, parameter in inspect.signature(
+            type(self).__init__
+        ).parameters.items():
+            if name != "self" and name not in vars(self):
+                setattr(self, name, parameter.default)
 
 
 def _assign_layers(targets, values, name):
@@ -1095,3 +1151,9 @@ def _upgrade_state(state):
     for name in TrainingState.PUBLIC.values():
         state.setdefault(name, None)
     return state
+
+
+@functools.cache
+def _parameter_names(cls):
+    """``cls._get_param_names()``, which inspects the signature every call."""
+    return tuple(cls._get_param_names())

@@ -508,3 +508,63 @@ def probabilities(output, normalize, Z, P, lowest, highest):
         else:
             for j in range(n_out):
                 P[i, j] = min(max(sigmoid(Z[i, j]), lowest), highest)
+
+
+@kernel
+def chunked_backprop(
+    X,
+    csr,
+    rows,
+    targets,
+    theta,
+    net,
+    cost,
+    grad,
+    bias_sums,
+    parts,
+    work,
+    chunk,
+    fn,
+    fn_delta,
+):
+    """``backprop`` of many rows, ``chunk`` rows at a time, added in order.
+
+    Each chunk's layer outputs fit in the CPU's cache, where those of a full
+    batch of many thousand rows would stream through memory several times.
+    ``parts`` is a ``(grad, bias_sums)`` pair of buffers for one chunk's
+    sums, ``work`` scratch space for ``chunk`` rows. Overwrites ``grad`` and
+    ``bias_sums`` as ``backprop`` does; returns ``(cost_sum, weight_sum)``.
+    """
+    part_grad, part_bias = parts
+    n_rows = rows.shape[0]
+    n_layers = net.layer_units.shape[0] - 1
+    cost_sum = 0.0
+    weight_sum = 0.0
+    for start in range(0, n_rows, chunk):
+        stop = min(start + chunk, n_rows)
+        weights = targets.weights[start:stop] if targets.has_weight else targets.weights
+        batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
+        X_rows = X[start:stop] if csr is None else X
+        costs, weights_sum = backprop(
+            X_rows,
+            csr,
+            rows[start:stop],
+            batch,
+            theta,
+            net,
+            cost,
+            part_grad,
+            part_bias,
+            work,
+            fn,
+            fn_delta,
+        )
+        cost_sum += costs
+        weight_sum += weights_sum
+        for layer in range(n_layers):
+            first = start == 0
+            for i in range(net.offsets[2 * layer], net.offsets[2 * layer + 1]):
+                grad[i] = part_grad[i] if first else grad[i] + part_grad[i]
+            for i in range(net.offsets[2 * layer + 1], net.offsets[2 * layer + 2]):
+                bias_sums[i] = part_bias[i] if first else bias_sums[i] + part_bias[i]
+    return cost_sum, weight_sum

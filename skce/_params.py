@@ -25,10 +25,14 @@ class InvalidParameterError(ValueError, TypeError):
 
 
 def _is_int(value):
+    if type(value) is int:  # the common case, without the ABC checks
+        return True
     return isinstance(value, Integral) and not isinstance(value, bool | np.bool_)
 
 
 def _is_real(value):
+    if type(value) in (float, int):
+        return True
     return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
 
 
@@ -121,6 +125,10 @@ CONSTRAINTS = {
     "n_iter_no_change": _number("int", 1, None, allow_inf=True),
     "max_fun": _number("int", 1, None),
     "early_stopping_metric": _options("score", "loss"),
+    "n_jobs": (
+        lambda value: value is None or (_is_int(value) and value != 0),
+        "None or an int other than 0",
+    ),
     "class_weight": (
         lambda value: value is None or value == "balanced" or isinstance(value, dict),
         "None, 'balanced' or a dict of class weights",
@@ -128,13 +136,12 @@ CONSTRAINTS = {
 }
 
 
-def check_params(estimator):
+def check_params(params, name):
     """Raise :class:`InvalidParameterError` naming the first invalid parameter.
 
-    Returns the hidden layer sizes as a tuple of ints.
+    ``params`` are an estimator's ``get_params(deep=False)``, ``name`` its
+    class name. Returns the hidden layer sizes as a tuple of ints.
     """
-    name = type(estimator).__name__
-    params = estimator.get_params(deep=False)
     for key, (check, text) in CONSTRAINTS.items():
         value = params[key]
         if not check(value):

@@ -18,6 +18,7 @@ row shards add up to the sums of all rows.
 
 import numpy as np
 
+from ._blas import blas_threads
 from ._kernels import backprop, finish_gradient, workspace_size
 from ._updates import run_epoch
 
@@ -48,6 +49,11 @@ class Problem:
         self.n_samples = targets.Y.shape[0]
         self._rows = None  # arange(n_samples), made on first use
         self._work = None
+
+    def blas_threads(self, network, n_rows):
+        """The BLAS threads for a fit in batches of ``n_rows`` rows (a
+        context manager; see ``_blas``)."""
+        return blas_threads(network.layer_units, n_rows)
 
     def sums(self, network, theta, grad, bias_sums):
         """Sums of the cost, gradient and weights over all rows.

@@ -13,7 +13,6 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._blas import blas_threads
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD, SOLVER_LBFGS
 from ._problem import Objective
 from ._progress import warn
@@ -53,7 +52,7 @@ def fit_lbfgs(
             _record_validation(state, validation, network, problem, x, config, progress)
         progress.end_epoch()
 
-    with blas_threads(network.layer_units, problem.n_samples):
+    with problem.blas_threads(network, problem.n_samples):
         result = scipy.optimize.minimize(
             loss_grad,
             theta.astype(np.float64),
@@ -116,7 +115,7 @@ def fit_first_order(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
                 "going to be clipped"
             )
-        batch_size = int(np.clip(config.batch_size, 1, n_samples))
+        batch_size = min(max(int(config.batch_size), 1), n_samples)
 
     if solver == SOLVER_GD:
         objective = Objective(problem, network)
@@ -130,7 +129,7 @@ def fit_first_order(
     moments = Moments(state.velocity, state.m, state.v)
 
     state.n_iter = 0
-    with blas_threads(network.layer_units, batch_size):
+    with problem.blas_threads(network, batch_size):
         for _ in range(config.max_iter):
             optimizer = _optimizer(state, config, solver)
             if shuffled:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._atomics import barrier
 from ._codes import SOLVER_ADAM
 from ._kernels import (
     Targets,
@@ -109,6 +110,54 @@ def optimizer_step(optimizer, theta, grad, moments, step):
     return step
 
 
+@helper
+def gather_batch(
+    X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch
+):
+    """The rows ``order[start:stop]`` as kernel inputs ``(X_rows, rows, batch)``.
+
+    With ``in_order`` (``order`` is ``arange``) they are slices of the data;
+    otherwise they are gathered into the buffers ``X_batch`` (dense input
+    only), ``Y_batch`` and ``w_batch``, whose first ``stop - start`` rows
+    they then are.
+    """
+    n_rows = stop - start
+    rows = order[start:stop]
+    if in_order:
+        weights = targets.weights[start:stop]
+        batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
+        return X[start:stop], rows, batch
+    n_features = X_batch.shape[1]
+    n_outputs = Y_batch.shape[1]
+    for i in range(n_rows):
+        r = rows[i]
+        if csr is None:
+            for j in range(n_features):
+                X_batch[i, j] = X[r, j]
+        for j in range(n_outputs):
+            Y_batch[i, j] = targets.Y[r, j]
+        if targets.has_weight:
+            w_batch[i] = targets.weights[r]
+    weights = w_batch[: n_rows if targets.has_weight else 0]
+    batch = Targets(Y_batch[:n_rows], weights, targets.has_weight)
+    return X_batch[: n_rows if csr is None else 0], rows, batch
+
+
+@helper
+def batch_buffers(X, csr, targets, in_order, n_rows, theta, net):
+    """Gather buffers for batches of up to ``n_rows`` rows, and the scratch
+    space of the kernels: ``(X_batch, Y_batch, w_batch, work)``."""
+    n_features = net.layer_units[0]
+    n_outputs = net.layer_units[net.layer_units.shape[0] - 1]
+    gather_x = n_rows if (not in_order and csr is None) else 0
+    gather_y = n_rows if not in_order else 0
+    X_batch = np.empty((gather_x, n_features), dtype=theta.dtype)
+    Y_batch = np.empty((gather_y, n_outputs), dtype=theta.dtype)
+    w_batch = np.empty(gather_y if targets.has_weight else 0, dtype=theta.dtype)
+    work = np.empty(workspace_size(net.layer_units, n_rows), dtype=theta.dtype)
+    return X_batch, Y_batch, w_batch, work
+
+
 @kernel
 def run_epoch(
     X,
@@ -139,40 +188,18 @@ def run_epoch(
     and returns a non-finite loss as soon as a batch loss is not finite.
     """
     n_samples = order.shape[0]
-    n_features = net.layer_units[0]
-    n_outputs = net.layer_units[net.layer_units.shape[0] - 1]
-    rows_max = min(batch_size, n_samples)
-    gather_x = rows_max if (not in_order and csr is None) else 0
-    gather_y = rows_max if not in_order else 0
-    X_batch = np.empty((gather_x, n_features), dtype=theta.dtype)
-    Y_batch = np.empty((gather_y, n_outputs), dtype=theta.dtype)
-    w_batch = np.empty(gather_y if targets.has_weight else 0, dtype=theta.dtype)
-    work = np.empty(workspace_size(net.layer_units, rows_max), dtype=theta.dtype)
+    X_batch, Y_batch, w_batch, work = batch_buffers(
+        X, csr, targets, in_order, min(batch_size, n_samples), theta, net
+    )
     grad = np.empty_like(theta)
     bias_sums = np.empty(theta.shape[0])
 
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
-        n_rows = stop - start
-        rows = order[start:stop]
-        if in_order:
-            X_rows = X[start:stop]
-            weights = targets.weights[start:stop]
-            batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
-        else:
-            for i in range(n_rows):
-                r = rows[i]
-                if csr is None:
-                    for j in range(n_features):
-                        X_batch[i, j] = X[r, j]
-                for j in range(n_outputs):
-                    Y_batch[i, j] = targets.Y[r, j]
-                if targets.has_weight:
-                    w_batch[i] = targets.weights[r]
-            X_rows = X_batch[: n_rows if csr is None else 0]
-            weights = w_batch[: n_rows if targets.has_weight else 0]
-            batch = Targets(Y_batch[:n_rows], weights, targets.has_weight)
+        X_rows, rows, batch = gather_batch(
+            X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch
+        )
         cost_sum, weight_sum = backprop(
             X_rows,
             csr,
@@ -192,6 +219,202 @@ def run_epoch(
         )
         if not np.isfinite(batch_loss):
             return batch_loss, step
-        total += batch_loss * n_rows
+        total += batch_loss * (stop - start)
         step = optimizer_step(optimizer, theta, grad, moments, step)
+    return total / n_samples, step
+
+
+class ShardBuffers(NamedTuple):
+    """What the threads of a sharded epoch share: one slot per shard.
+
+    ``grads`` (dtype) and ``bias_sums`` (float64) hold each shard's sums
+    from ``backprop``, shaped ``(n_shards, n_parameters)``; ``costs`` and
+    ``weights`` its cost and weight sums; ``grad`` the batch's gradient;
+    ``penalties`` each parameter range's share of the L2 term; ``sync``
+    (int64, zeros) the barrier's counters; ``failed`` (int64) is set when a
+    user's cost raised in some thread.
+    """
+
+    grads: np.ndarray
+    bias_sums: np.ndarray
+    costs: np.ndarray
+    weights: np.ndarray
+    grad: np.ndarray
+    penalties: np.ndarray
+    sync: np.ndarray
+    failed: np.ndarray
+
+
+@helper
+def shard_sums(
+    X_rows, csr, rows, batch, theta, net, cost, shared, s, work, fn, fn_delta
+):
+    """``backprop`` of one shard into its slot ``s`` of ``shared``.
+
+    A user's cost may raise; its exception must not leave the other threads
+    waiting at the barrier, so it is caught and flagged (NaN sums and
+    ``failed``), and the Python caller reports it.
+    """
+    if fn is None:
+        shared.costs[s], shared.weights[s] = backprop(
+            X_rows,
+            csr,
+            rows,
+            batch,
+            theta,
+            net,
+            cost,
+            shared.grads[s],
+            shared.bias_sums[s],
+            work,
+            fn,
+            fn_delta,
+        )
+        return
+    try:
+        shared.costs[s], shared.weights[s] = backprop(
+            X_rows,
+            csr,
+            rows,
+            batch,
+            theta,
+            net,
+            cost,
+            shared.grads[s],
+            shared.bias_sums[s],
+            work,
+            fn,
+            fn_delta,
+        )
+    except Exception:  # noqa: BLE001 - reported by the caller
+        shared.costs[s] = np.nan
+        shared.failed[0] = 1
+
+
+@helper
+def finish_range(theta, net, alpha, shared, n_shards, weight_sum, lo, hi):
+    """Add the shards' sums for the parameters ``[lo, hi)`` in shard order,
+    normalize them as ``finish_gradient`` does into ``shared.grad``, and
+    return the L2 term of the weights among them (before any update)."""
+    penalty = 0.0
+    for layer in range(net.layer_units.shape[0] - 1):
+        w_start = max(net.offsets[2 * layer], lo)
+        w_stop = min(net.offsets[2 * layer + 1], hi)
+        for i in range(w_start, w_stop):
+            total = 0.0
+            for s in range(n_shards):
+                total += shared.grads[s, i]
+            shared.grad[i] = (total + alpha * theta[i]) / weight_sum
+            penalty += theta[i] * theta[i]
+        b_start = max(net.offsets[2 * layer + 1], lo)
+        b_stop = min(net.offsets[2 * layer + 2], hi)
+        for i in range(b_start, b_stop):
+            total = 0.0
+            for s in range(n_shards):
+                total += shared.bias_sums[s, i]
+            shared.grad[i] = total / weight_sum
+    return penalty
+
+
+@kernel
+def run_epoch_shard(
+    thread,
+    n_threads,
+    X,
+    csr,
+    targets,
+    order,
+    in_order,
+    batch_size,
+    theta,
+    net,
+    cost,
+    alpha,
+    optimizer,
+    moments,
+    step,
+    shared,
+    fn=None,
+    fn_delta=None,
+):
+    """``run_epoch`` as thread ``thread`` of ``n_threads`` running it together.
+
+    Each batch of ``m`` rows is cut into ``k = min(n_shards, m)`` shards of
+    consecutive rows, shard ``s`` being rows ``[s m // k, (s + 1) m // k)``;
+    thread ``t`` computes the sums of shards ``t, t + n_threads, ...``.
+    After a barrier the parameter vector, cut into ``n_shards`` equal
+    ranges, is reduced, normalized and updated range by range, the threads
+    again taking every ``n_threads``-th range; then a second barrier. The
+    shards are added in their order whatever the number of threads, so the
+    result depends on ``n_shards`` only, bit for bit. Thread 0 returns the
+    epoch's ``(mean batch loss, step)``; every thread returns the same step.
+    """
+    n_shards = shared.costs.shape[0]
+    n_samples = order.shape[0]
+    n_params = theta.shape[0]
+    rows_max = (min(batch_size, n_samples) + n_shards - 1) // n_shards
+    X_batch, Y_batch, w_batch, work = batch_buffers(
+        X, csr, targets, in_order, rows_max, theta, net
+    )
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        m = min(start + batch_size, n_samples) - start
+        k = min(n_shards, m)
+        for s in range(thread, k, n_threads):
+            X_rows, rows, batch = gather_batch(
+                X,
+                csr,
+                targets,
+                order,
+                in_order,
+                start + s * m // k,
+                start + (s + 1) * m // k,
+                X_batch,
+                Y_batch,
+                w_batch,
+            )
+            shard_sums(
+                X_rows,
+                csr,
+                rows,
+                batch,
+                theta,
+                net,
+                cost,
+                shared,
+                s,
+                work,
+                fn,
+                fn_delta,
+            )
+        barrier(shared.sync, n_threads)
+
+        cost_sum = 0.0
+        weight_sum = 0.0
+        for s in range(k):
+            cost_sum += shared.costs[s]
+            weight_sum += shared.weights[s]
+        if not np.isfinite(cost_sum):
+            return cost_sum, step  # every thread stops at the same batch
+        new_step = step
+        # n_threads <= n_shards: every thread updates a range and so counts
+        # the step.
+        for r in range(thread, n_shards, n_threads):
+            lo = r * n_params // n_shards
+            hi = (r + 1) * n_params // n_shards
+            shared.penalties[r] = finish_range(
+                theta, net, alpha, shared, k, weight_sum, lo, hi
+            )
+            part = Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
+            new_step = optimizer_step(
+                optimizer, theta[lo:hi], shared.grad[lo:hi], part, step
+            )
+        step = new_step
+        barrier(shared.sync, n_threads)
+
+        if thread == 0:
+            penalty = 0.0
+            for r in range(n_shards):
+                penalty += shared.penalties[r]
+            total += (cost_sum + 0.5 * alpha * penalty) / weight_sum * m
     return total / n_samples, step

@@ -28,10 +28,31 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
     )
     report = json.loads(out.read_text())
     rows = {row["id"]: row for row in report["workloads"]}
-    assert list(rows) == ["W1", "W2", "W3", "W4", "W4f", "W5", "W6", "W7"]
+    assert list(rows) == [
+        "W1",
+        "W1j2",
+        "W2",
+        "W3",
+        "W3j2",
+        "W4",
+        "W4f",
+        "W5",
+        "W5j2",
+        "W5L",
+        "W6",
+        "W7",
+        "W8",
+        "W9",
+    ]
     for row in rows.values():
-        assert row["median_seconds"]["skce"] > 0 and row["ratio_sklearn"] > 0
-        assert set(row["accuracy"]) >= {"skce", "sklearn"}
+        assert row["median_seconds"]["skce"] > 0
+        if row["id"] != "W5L":
+            assert row["ratio_sklearn"] > 0
+            assert set(row["accuracy"]) >= {"skce", "sklearn"}
+    for row_id in ("W1j2", "W3j2", "W5j2", "W5L"):
+        assert rows[row_id]["n_jobs"] == 2 and rows[row_id]["ratio_n_jobs_1"] > 0
+    for row_id in ("W1", "W3", "W4"):
+        assert 0 < rows[row_id]["product_share"]
     assert 0 < rows["W4"]["peak_share"] and 0 < rows["W4f"]["peak_share"]
     assert report["matmul_peak_gflops"]["float32"] > 0
     assert report["startup"]["warm_second_fit_seconds"] > 0

@@ -3,6 +3,7 @@
 The cluster runs worker processes on loopback, started by the test itself.
 """
 
+import os
 import sys
 import tracemalloc
 
@@ -22,6 +23,9 @@ quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarnin
 
 @pytest.fixture(scope="module")
 def cluster():
+    # distributed sets OMP_NUM_THREADS and friends in this process's
+    # environment for its workers; later tests must not inherit them.
+    environ = dict(os.environ)
     with (
         LocalCluster(
             n_workers=2,
@@ -33,6 +37,8 @@ def cluster():
         Client(cluster) as client,
     ):
         yield client
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 @quiet

@@ -1,0 +1,115 @@
+"""Atomic integer operations and a spinning barrier for compiled code.
+
+The threads of one sharded fit (``n_jobs > 1``) each run a ``nogil`` kernel
+over the same epoch and meet twice per mini-batch; a Python-level lock
+would cost more than the batch. These are LLVM's sequentially consistent
+atomics, so what one thread wrote before a barrier is what the others read
+after it. A waiting thread spins with the CPU's pause hint for a while,
+then yields its core (``sched_yield``), so that more threads than cores
+(a grid search of threaded fits, say) still make progress.
+"""
+
+import platform
+import sys
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# Spins with the pause hint before a waiting thread starts yielding: about
+# a few microseconds, longer than the wait of a balanced barrier.
+_SPINS = 2000
+
+# The spin-wait hint, as an LLVM intrinsic (Numba's LLVM has no inline
+# assembler): x86's pause. Elsewhere the loop just spins.
+_PAUSE = (
+    "llvm.x86.sse2.pause" if platform.machine().lower() in ("x86_64", "amd64") else None
+)
+
+
+def _element_pointer(context, builder, array_type, array, index):
+    array = context.make_array(array_type)(context, builder, array)
+    return cgutils.get_item_pointer(context, builder, array_type, array, [index])
+
+
+@intrinsic
+def atomic_load(typingctx, array, index):
+    """``array[index]`` (int64), read atomically."""
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], *args)
+        return builder.load_atomic(pointer, "seq_cst", 8)
+
+    return types.int64(array, index), codegen
+
+
+@intrinsic
+def atomic_store(typingctx, array, index, value):
+    """``array[index] = value`` (int64), written atomically."""
+
+    def codegen(context, builder, signature, args):
+        array, index, value = args
+        pointer = _element_pointer(context, builder, signature.args[0], array, index)
+        builder.store_atomic(value, pointer, "seq_cst", 8)
+        return context.get_dummy_value()
+
+    return types.void(array, index, value), codegen
+
+
+@intrinsic
+def atomic_add(typingctx, array, index, value):
+    """``array[index] += value`` (int64) atomically; returns the old value."""
+
+    def codegen(context, builder, signature, args):
+        array, index, value = args
+        pointer = _element_pointer(context, builder, signature.args[0], array, index)
+        return builder.atomic_rmw("add", pointer, value, "seq_cst")
+
+    return types.int64(array, index, value), codegen
+
+
+@intrinsic
+def relax(typingctx, spins):
+    """Wait a moment: the CPU's pause hint, or yield the core after ``_SPINS``."""
+
+    def codegen(context, builder, signature, args):
+        (spins,) = args
+        many = builder.icmp_signed(">", spins, ir.Constant(ir.IntType(64), _SPINS))
+        with builder.if_else(many) as (then, otherwise):
+            with then:
+                if sys.platform != "win32":
+                    function = cgutils.get_or_insert_function(
+                        builder.module,
+                        ir.FunctionType(ir.IntType(32), []),
+                        "sched_yield",
+                    )
+                    builder.call(function, [])
+            with otherwise:
+                if _PAUSE is not None:
+                    function = cgutils.get_or_insert_function(
+                        builder.module, ir.FunctionType(ir.VoidType(), []), _PAUSE
+                    )
+                    builder.call(function, [])
+        return context.get_dummy_value()
+
+    return types.void(spins), codegen
+
+
+@njit(cache=True, nogil=True)
+def barrier(sync, n_threads):
+    """Wait until ``n_threads`` threads have called this with ``sync``.
+
+    ``sync`` is an int64 array, zeros at first: ``sync[0]`` counts the
+    arrivals and ``sync[8]`` (another cache line) numbers the barrier
+    rounds. The last thread to arrive resets the count and opens the round.
+    """
+    round_ = atomic_load(sync, 8)
+    if atomic_add(sync, 0, 1) == n_threads - 1:
+        atomic_store(sync, 0, 0)
+        atomic_add(sync, 8, 1)
+        return
+    spins = 0
+    while atomic_load(sync, 8) == round_:
+        spins += 1
+        relax(spins)

@@ -1,0 +1,265 @@
+"""``n_jobs``: one fit's rows split into shards, each on its own core.
+
+``ShardedProblem`` is a ``Problem`` whose two seams run on several threads:
+
+- ``sums`` (``gd``, ``lbfgs``): the rows are cut into ``n_shards`` blocks
+  of consecutive rows; each block's sums are computed by the ``nogil``
+  kernel in its own thread, in chunks of rows small enough for the CPU's
+  cache, and the blocks are added in their order.
+- ``run_epoch`` (``sgd``, ``adam``): every mini-batch is cut the same way.
+  The threads run one compiled epoch together (``run_epoch_shard``), meet
+  at a spinning barrier after the shards' sums and after the update, and
+  split the reduction and the optimizer step by parameter ranges.
+
+The result depends on the number of shards only: the blocks are always
+added in the same order, and BLAS is kept to one thread (a multi-threaded
+product may round differently), whatever the number of threads. That
+number is at most the cores this process may use, fewer when an outer
+layer of parallelism has said so through ``OMP_NUM_THREADS`` or
+``NUMBA_NUM_THREADS`` (joblib's loky workers and Dask's workers set them),
+so nested parallelism does not oversubscribe the machine; with a single
+thread the shards are computed one after the other, to the same bits.
+
+Splitting pays only when each shard has enough work: a batch whose shards
+would have fewer than ``SHARD_WORK`` multiply-adds in their matrix
+products is not split, and then the fit is exactly the ``n_jobs=1`` fit.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+
+from ._blas import single_threaded_blas
+from ._kernels import chunked_backprop, workspace_size
+from ._problem import Problem
+from ._updates import ShardBuffers, run_epoch_shard
+
+# Rows of a full batch go through the kernels in chunks whose layer outputs
+# take about this many bytes: they stay in the CPU's cache.
+CHUNK_BYTES = 1 << 20
+
+# Multiply-adds per shard and batch (forward and backward products) below
+# which a batch is not split: two barriers and the reduction cost a few
+# microseconds, the work of 500 000 multiply-adds some 50 to 100.
+SHARD_WORK = 500_000
+
+
+def n_shards(n_jobs):
+    """The number of shards for ``n_jobs``, by joblib's rule.
+
+    None is 1; a negative value counts back from the cores this process may
+    use (-1: all of them, -2: all but one), at least 1.
+    """
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(joblib.cpu_count() + 1 + n_jobs, 1)
+    return int(n_jobs)
+
+
+def threads_available():
+    """How many threads one fit may run: the cores this process may use,
+    capped by ``OMP_NUM_THREADS`` or ``NUMBA_NUM_THREADS`` when set."""
+    cores = joblib.cpu_count()
+    for variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        try:
+            cores = min(cores, max(int(os.environ[variable]), 1))
+        except (KeyError, ValueError):
+            pass
+    return cores
+
+
+def _multiply_adds(layer_units):
+    units = [int(u) for u in layer_units]
+    # forward, weight gradient and (but for the first layer) input delta
+    return sum(a * b for a, b in zip(units[:-1], units[1:], strict=True)) * 3
+
+
+@dataclass
+class _Block:
+    """One block of rows for ``sums``: kernel inputs and its own buffers."""
+
+    X: np.ndarray
+    csr: object
+    rows: np.ndarray
+    targets: object
+    grad: np.ndarray
+    bias_sums: np.ndarray
+    parts: tuple
+    work: np.ndarray
+    chunk: int
+
+
+class ShardedProblem(Problem):
+    """A ``Problem`` whose rows are split into ``n_shards`` blocks on threads.
+
+    Parameters
+    ----------
+    x, targets, cost, alpha
+        As for ``Problem``.
+    n_shards : int
+        Number of row blocks, >= 2; the result depends on it alone.
+    n_threads : int, default=None
+        Threads to run them on; by default ``threads_available()``, at most
+        ``n_shards``.
+    """
+
+    def __init__(self, x, targets, cost, alpha, n_shards, n_threads=None):
+        super().__init__(x, targets, cost, alpha)
+        self.n_shards = n_shards
+        self.n_threads = min(n_shards, n_threads or threads_available())
+        self._pool = None
+        self._shared = None
+        self._blocks = None
+
+    def blas_threads(self, network, n_rows):
+        # The shards are the parallelism; BLAS keeps one thread throughout
+        # the fit, which also makes its rounding independent of the machine.
+        if self.splits(network, n_rows):
+            return single_threaded_blas()
+        return super().blas_threads(network, n_rows)
+
+    def splits(self, network, n_rows):
+        """Whether batches of ``n_rows`` rows are worth splitting."""
+        per_shard = n_rows // self.n_shards
+        return per_shard >= 1 and per_shard * _multiply_adds(network.layer_units) >= (
+            SHARD_WORK
+        )
+
+    def _run(self, tasks):
+        """Run the callables in ``tasks`` on the threads; the first here."""
+        if self.n_threads == 1 or len(tasks) == 1:
+            return [task() for task in tasks]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads - 1)
+        futures = [self._pool.submit(task) for task in tasks[1:]]
+        first = tasks[0]()
+        return [first, *(future.result() for future in futures)]
+
+    def close(self):
+        """Stop the threads (they are started again if needed)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    # -- full batch -------------------------------------------------------
+
+    def sums(self, network, theta, grad, bias_sums):
+        if not self.splits(network, self.n_samples):
+            return super().sums(network, theta, grad, bias_sums)
+        if self._blocks is None:
+            self._blocks = [
+                self._block(network, theta.dtype, s) for s in range(self.n_shards)
+            ]
+        with single_threaded_blas():
+            sums = self._run(
+                [self._block_sums(b, network, theta) for b in self._blocks]
+            )
+        grad[...] = 0.0
+        bias_sums[...] = 0.0
+        for block in self._blocks:  # in shard order: the same bits every run
+            grad += block.grad
+            bias_sums += block.bias_sums
+        return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
+
+    def _block_sums(self, block, network, theta):
+        def task():
+            return chunked_backprop(
+                block.X,
+                block.csr,
+                block.rows,
+                block.targets,
+                theta,
+                network.kernel,
+                self.cost_code,
+                block.grad,
+                block.bias_sums,
+                block.parts,
+                block.work,
+                block.chunk,
+                *self.cost_functions,
+            )
+
+        return task
+
+    def _block(self, network, dtype, s):
+        """Rows ``[s n // k, (s + 1) n // k)``, with buffers of their own."""
+        lo = s * self.n_samples // self.n_shards
+        hi = (s + 1) * self.n_samples // self.n_shards
+        X, csr = self.x
+        targets = self.targets
+        weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
+        per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
+        chunk = max(64, CHUNK_BYTES // per_row)
+        return _Block(
+            X=X if csr is not None else X[lo:hi],
+            csr=csr,
+            rows=np.arange(lo, hi),
+            targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
+            grad=np.zeros(network.n_parameters, dtype=dtype),
+            bias_sums=np.zeros(network.n_parameters),
+            parts=(
+                np.zeros(network.n_parameters, dtype=dtype),
+                np.zeros(network.n_parameters),
+            ),
+            work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
+            chunk=chunk,
+        )
+
+    # -- mini-batches -----------------------------------------------------
+
+    def run_epoch(self, network, theta, optimizer, moments, step, order, batch_size):
+        if not self.splits(network, min(batch_size, self.n_samples)):
+            return super().run_epoch(
+                network, theta, optimizer, moments, step, order, batch_size
+            )
+        if self._shared is None or self._shared.grad.dtype != theta.dtype:
+            k, size = self.n_shards, network.n_parameters
+            self._shared = ShardBuffers(
+                grads=np.zeros((k, size), dtype=theta.dtype),
+                bias_sums=np.zeros((k, size)),
+                costs=np.zeros(k),
+                weights=np.zeros(k),
+                grad=np.zeros(size, dtype=theta.dtype),
+                penalties=np.zeros(k),
+                sync=np.zeros(16, dtype=np.int64),
+                failed=np.zeros(1, dtype=np.int64),
+            )
+        in_order = order is None
+        order = np.arange(self.n_samples) if in_order else order
+
+        def thread(t):
+            return run_epoch_shard(
+                t,
+                self.n_threads,
+                *self.x,
+                self.targets,
+                order,
+                in_order,
+                batch_size,
+                theta,
+                network.kernel,
+                self.cost_code,
+                self.alpha,
+                optimizer,
+                moments,
+                step,
+                self._shared,
+                *self.cost_functions,
+            )
+
+        with single_threaded_blas():
+            results = self._run([lambda t=t: thread(t) for t in range(self.n_threads)])
+        if self._shared.failed[0]:
+            self._shared.failed[0] = 0
+            # The user's cost raised in some thread, where the error could
+            # not be kept: the same epoch on one thread, on copies, raises it.
+            copies = type(moments)(*(vector.copy() for vector in moments))
+            super().run_epoch(
+                network, theta.copy(), optimizer, copies, step, order, batch_size
+            )
+            raise ValueError("The custom cost raised an error in a sharded epoch.")
+        return results[0]
