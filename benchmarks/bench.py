@@ -589,6 +589,68 @@ def peak_memory(X, y):
     return report
 
 
+# -- fixed cost per fit and per prediction -------------------------------------
+
+
+def fixed_costs(calls):
+    """What a fit of one epoch and a predict_proba of 100 rows cost beyond
+    their compiled kernels, on digits (64-100-10, adam, batches of 200)."""
+    from skce._boundary import kernel_input, kernel_targets
+    from skce._problem import Problem
+    from skce._updates import Moments, Optimizer
+    from skce.costs import COSTS
+
+    X, y = load("digits", {}, "float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+
+        def one_epoch():
+            return MLPCostClassifier((100,), max_iter=1, random_state=0).fit(X, y)
+
+        model = one_epoch()
+    network = model._network()
+    problem = Problem(
+        kernel_input(X), kernel_targets(np.eye(10)[y], None), COSTS["log_loss"], 1e-4
+    )
+    order = np.random.RandomState(0).permutation(len(y))
+    optimizer = Optimizer(2, 1e-3, 0.9, True, 0.9, 0.999, 1e-8)
+
+    def epoch_alone():
+        theta = model.theta_.copy()
+        moments = Moments(np.empty(0), np.zeros_like(theta), np.zeros_like(theta))
+        with blas_threads(network.layer_units, 200):
+            problem.run_epoch(network, theta, optimizer, moments, 0, order, 200)
+
+    rows = X[:100]
+    theta = model.theta_
+    x = kernel_input(rows)
+
+    def predict():
+        model.predict_proba(rows)
+
+    def kernels_alone():
+        network.probabilities(network.logits(theta, x))
+
+    def median(function):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            function()
+            return float(np.median([_seconds(function) for _ in range(calls)]))
+
+    report = {}
+    for _ in range(3):  # alternate, so that a drift of the machine hits both
+        fit, epoch = median(one_epoch), median(epoch_alone)
+        proba, kernels = median(predict), median(kernels_alone)
+        report.setdefault("fit_overhead_seconds", []).append(fit - epoch)
+        report.setdefault("predict_overhead_seconds", []).append(proba - kernels)
+        report.setdefault("one_epoch_fit_seconds", []).append(fit)
+        report.setdefault("epoch_seconds", []).append(epoch)
+    report = {key: float(np.median(values)) for key, values in report.items()}
+    report["fit_overhead_target"] = 1e-3
+    report["predict_overhead_target"] = 50e-6
+    return report
+
+
 # -- two fits in two threads -------------------------------------------------
 
 THREAD_SOLVERS = ("adam", "sgd", "lbfgs")
@@ -779,6 +841,15 @@ def main(argv=None):
             rows.append(summarize(w, times, accuracy))
         print(format_row(rows[-1]), flush=True)
 
+    fixed = fixed_costs(20 if args.quick else 200)
+    print(
+        f"fixed cost: one-epoch fit {1e3 * fixed['one_epoch_fit_seconds']:.2f} ms, "
+        f"its epoch {1e3 * fixed['epoch_seconds']:.2f} ms, overhead "
+        f"{1e3 * fixed['fit_overhead_seconds']:.2f} ms (target <= 1); "
+        f"predict_proba of 100 rows: overhead "
+        f"{1e6 * fixed['predict_overhead_seconds']:.1f} us (target <= 50)",
+        flush=True,
+    )
     threads = thread_speedup(
         args.rounds if args.quick else max(args.rounds, 5),
         epochs=5 if args.quick else 200,
@@ -792,6 +863,7 @@ def main(argv=None):
         "rounds": args.rounds,
         "workloads": rows,
         "threads": threads,
+        "fixed_costs": fixed,
         "startup": startup_costs(include_cold=not args.quick),
         "memory_W4": peak_memory(*load("synthetic-784", SIZES[mode], "float64")),
         "driver_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

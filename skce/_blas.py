@@ -17,9 +17,9 @@ _SMALL_PRODUCT = 4_000_000
 
 
 @functools.cache
-def _blas_controller():
-    # Built on first use, not at import: it scans the loaded libraries.
-    return ThreadpoolController()
+def _blas_libraries():
+    # Found on first use, not at import: it scans the loaded libraries.
+    return ThreadpoolController().select(user_api="blas").lib_controllers
 
 
 def blas_threads(layer_units, n_rows):
@@ -38,7 +38,7 @@ def blas_threads(layer_units, n_rows):
 
 _blas_lock = threading.Lock()
 _blas_users = 0
-_blas_limiter = None
+_blas_original = None
 
 
 @contextmanager
@@ -46,10 +46,15 @@ def single_threaded_blas():
     # threadpoolctl's limits are process-wide. Fits running in several threads
     # share one limit: the first sets it, the last one out restores it, so
     # that one fit finishing never hands BLAS threads back under another.
-    global _blas_users, _blas_limiter
+    # (threadpoolctl's limit() context does the same, but reads every
+    # library's full description on the way: a fifth of a small fit's
+    # fixed cost.)
+    global _blas_users, _blas_original
     with _blas_lock:
         if _blas_users == 0:
-            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+            _blas_original = [lib.num_threads for lib in _blas_libraries()]
+            for lib in _blas_libraries():
+                lib.set_num_threads(1)
         _blas_users += 1
     try:
         yield
@@ -57,5 +62,6 @@ def single_threaded_blas():
         with _blas_lock:
             _blas_users -= 1
             if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                for lib, threads in zip(_blas_libraries(), _blas_original, strict=True):
+                    lib.set_num_threads(threads)
+                _blas_original = None
