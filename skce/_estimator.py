@@ -397,8 +397,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def coefs_(self):
-        """Weight matrices, views into ``theta_`` (assignable)."""
-        return self._network().views(self.theta_)[0]
+        """Weight matrices, views into ``theta_`` (assignable, also by item)."""
+        return LayerViews(self._network().views(self.theta_)[0], "coefs_")
 
     @coefs_.setter
     def coefs_(self, values):
@@ -407,8 +407,8 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def intercepts_(self):
-        """Bias vectors, views into ``theta_`` (assignable)."""
-        return self._network().views(self.theta_)[1]
+        """Bias vectors, views into ``theta_`` (assignable, also by item)."""
+        return LayerViews(self._network().views(self.theta_)[1], "intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, values):
@@ -736,11 +736,18 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 split_random = state.random_state
             else:
                 split_random = restored_stream(state.split_state)
-            labels = None
-            if binarizer.y_type_ != "multilabel-indicator":
-                labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+            # scikit-learn stratifies a binary target on its indicator
+            # column, and so does skce, with the same errors (a class of one
+            # member names the class 'True' or 'False' there); skce also
+            # stratifies a multiclass target, on its labels, and draws a
+            # held-out part too small for every class unstratified.
+            stratify, binary = None, binarizer.y_type_ == "binary"
+            if binary:
+                stratify = Y.astype(bool)
+            elif binarizer.y_type_ == "multiclass":
+                stratify = binarizer.classes_[Y.argmax(axis=1)]
             arrays, held_out = holdout_split(
-                arrays, labels, self.validation_fraction, split_random
+                arrays, stratify, self.validation_fraction, split_random, binary
             )
             validation_set = ValidationSet(
                 kernel_input(held_out[0]),
@@ -957,15 +964,22 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     # -- prediction ----------------------------------------------------------
 
     def _checked_input(self, X):
+        """``X`` in kernel form, in the precision of the prediction.
+
+        scikit-learn's rule: the output is float32 only when both the model
+        and ``X`` are; any other input (float64, integers, lists) is
+        predicted in float64, with the weights upcast.
+        """
         if not hasattr(self, "theta_"):
             check_is_fitted(self)  # raises NotFittedError
+        single = self.theta_.dtype == np.float32
         if (
             type(X) is np.ndarray
             and X.size <= _FAST_PATH_SIZE
             and X.ndim == 2
             and X.shape[0] >= 1
             and X.shape[1] == self.n_features_in_
-            and X.dtype == self.theta_.dtype
+            and X.dtype == (np.float32 if single else np.float64)
             and not hasattr(self, "feature_names_in_")
             and all_finite(X)
         ):
@@ -976,9 +990,11 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             self,
             X,
             accept_sparse=["csr", "csc"],
-            dtype=self.theta_.dtype,
+            dtype=("numeric" if single else np.float64),
             reset=False,
         )
+        if X.dtype != np.float64 and not (single and X.dtype == np.float32):
+            X = X.astype(np.float64)
         return kernel_input(X)
 
     def predict(self, X):
@@ -1014,7 +1030,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         """
         x = self._checked_input(X)
         network = self._network()
-        theta = self._check_theta(network)
+        theta = self._check_theta(network).astype(x.X.dtype, copy=False)
         return network.probabilities(network.logits(theta, x))
 
     def predict_log_proba(self, X):
@@ -1051,8 +1067,47 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
                 setattr(self, name, parameter.default)
 
 
+class LayerViews(list):
+    """``coefs_`` or ``intercepts_``: a list of views into ``theta_``.
+
+    Assigning an item (``clf.coefs_[0] = W``) copies ``W`` into the view,
+    and so into ``theta_``, as scikit-learn's list of arrays takes it; a
+    plain list would change only itself, silently.
+    """
+
+    def __init__(self, views, name):
+        super().__init__(views)
+        self.name = name
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            targets = list.__getitem__(self, index)
+            _assign_layers(targets, value, f"{self.name}[{index.start}:{index.stop}]")
+            return
+        target = list.__getitem__(self, index)
+        target[...] = _checked_layer(value, target, f"{self.name}[{index}]")
+
+    def __reduce__(self):  # pickles (and copies) as the plain list it shows
+        return list, (list(self),)
+
+
+def _checked_layer(value, target, name):
+    """``value`` as an array for the view ``target``, or a clear error."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}.")
+    if array.shape != target.shape:
+        raise ValueError(
+            f"{name} must have shape {target.shape}, got an array of shape "
+            f"{array.shape}."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must contain only finite values.")
+    return array
+
+
 def _assign_layers(targets, values, name):
-    """Copy ``values`` into the views ``targets`` after checking them."""
+    """Copy ``values`` into the views ``targets`` after checking them all."""
     values = list(values)
     shapes = [target.shape for target in targets]
     if [np.shape(value) for value in values] != shapes:
@@ -1060,9 +1115,10 @@ def _assign_layers(targets, values, name):
             f"{name} must be a list of arrays of shapes {shapes}, got "
             f"{[np.shape(value) for value in values]}."
         )
-    arrays = [np.asarray(value, dtype=targets[0].dtype) for value in values]
-    if not all(np.isfinite(array).all() for array in arrays):
-        raise ValueError(f"{name} must contain only finite values.")
+    arrays = [
+        _checked_layer(value, target, f"{name}[{i}]")
+        for i, (value, target) in enumerate(zip(values, targets, strict=True))
+    ]
     for target, array in zip(targets, arrays, strict=True):
         target[...] = array
 

@@ -1,9 +1,11 @@
 """Per-epoch reports of a fit, and warnings that point at the user's code.
 
-``verbose=True`` (or 1) prints scikit-learn's lines, ``Iteration n, loss =
-...`` and ``Validation score: ...``. ``verbose >= 2`` draws a tqdm progress
-bar with the epoch, the loss and the validation score; tqdm is optional, and
-without it the lines are printed instead.
+Any true ``verbose`` prints scikit-learn's lines to stdout, ``Iteration n,
+loss = ...`` and ``Validation score: ...``, exactly as scikit-learn prints
+them. ``verbose >= 2`` also draws a tqdm progress bar on stderr with the
+epoch, the loss and the validation score, and writes the lines through
+tqdm so that they stay readable; tqdm is optional, and without it there
+are only the lines.
 """
 
 import os
@@ -40,20 +42,27 @@ class Progress:
         except ImportError:
             warn(
                 "verbose >= 2 draws a progress bar with tqdm, which is not "
-                "installed (pip install tqdm); printing a line an epoch instead."
+                "installed (pip install tqdm); printing the lines only."
             )
             return
-        self.lines = False
-        self.bar = tqdm(total=total, unit=unit, desc="skce", dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total, unit=unit, desc="skce", dynamic_ncols=True, file=sys.stderr
+        )
+
+    def _print(self, text):
+        if not self.lines:
+            return
+        if self.bar is None:
+            print(text)
+        else:  # clears the bar, prints the line, redraws the bar
+            self.bar.write(text, file=sys.stdout)
 
     def loss(self, n_iter, loss):
-        if self.lines:
-            print(f"Iteration {n_iter}, loss = {loss:.8f}")
+        self._print(f"Iteration {n_iter}, loss = {loss:.8f}")
         self.postfix = {"loss": f"{loss:.5g}"}
 
     def validation(self, score, loss):
-        if self.lines:
-            print(f"Validation score: {score:f}")
+        self._print(f"Validation score: {score:f}")
         self.postfix.update(val_score=f"{score:.4f}", val_loss=f"{loss:.5g}")
 
     def end_epoch(self):
@@ -62,10 +71,7 @@ class Progress:
             self.bar.update()
 
     def note(self, text):
-        if self.bar is not None:
-            self.bar.write(text)
-        elif self.lines:
-            print(text)
+        self._print(text)
 
     def close(self):
         if self.bar is not None:

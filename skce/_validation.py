@@ -57,25 +57,23 @@ class ValidationSet:
         return float(score), float(total / weight_sum)
 
 
-def holdout_split(arrays, labels, fraction, random_state):
+def holdout_split(arrays, stratify, fraction, random_state, strict):
     """Split ``arrays`` (same rows) into training and held-out parts.
 
-    Stratified by ``labels`` (None for a multilabel target) when every class
-    has two members and the held-out part has room for each class.
-    scikit-learn stratifies only binary targets (its test of ``n_outputs_ ==
-    1`` also excludes multiclass targets, against its own comment); skce
-    stratifies every single-label target. Returns ``(train, held_out)``,
-    two lists in the order of ``arrays``.
+    Stratified by ``stratify`` (None: not stratified), with scikit-learn's
+    errors for a class with a single member. With ``strict`` False, a
+    held-out part too small to hold every class is drawn unstratified
+    instead of refused. Returns ``(train, held_out)``, two lists in the
+    order of ``arrays``.
     """
-    stratify = None
-    if labels is not None:
-        _, counts = np.unique(labels, return_counts=True)
-        n_validation = int(np.ceil(fraction * labels.shape[0]))
-        if (
-            counts.min() >= 2
-            and counts.size <= n_validation <= labels.shape[0] - counts.size
+    if stratify is not None and not strict:
+        _, counts = np.unique(stratify, return_counts=True)
+        n_samples = stratify.shape[0]
+        n_validation = int(np.ceil(fraction * n_samples))
+        if counts.min() >= 2 and not (
+            counts.size <= n_validation <= n_samples - counts.size
         ):
-            stratify = labels
+            stratify = None
     parts = train_test_split(
         *arrays, random_state=random_state, test_size=fraction, stratify=stratify
     )

@@ -126,6 +126,38 @@ def test_assigning_coefs_writes_into_theta(digits):
         clf.intercepts_ = [np.full(10, np.nan)]
 
 
+def test_weight_surgery_by_item_in_place_and_whole(digits):
+    """clf.coefs_[i] = W edits the model, as in scikit-learn (issue 13)."""
+    X, y = digits
+    clf = MLPCostClassifier((8,), solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    rng = np.random.RandomState(0)
+    W = rng.normal(size=(8, 10))
+    clf.coefs_[1] = W  # item assignment
+    np.testing.assert_array_equal(clf.coefs_[1], W)
+    clf.intercepts_[1] = np.arange(10)
+    np.testing.assert_array_equal(clf.theta_[-10:], np.arange(10))
+    hidden = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0)
+    expected = np.argmax(hidden @ W + np.arange(10), axis=1)
+    np.testing.assert_array_equal(clf.predict(X), expected)
+    clf.coefs_[0][:, 0] = 0.0  # in place
+    assert not clf.theta_[: 64 * 8].reshape(64, 8)[:, 0].any()
+    clf.coefs_ = [np.zeros((64, 8)), W]  # the whole list
+    assert not clf.theta_[: 64 * 8].any()
+    clf.coefs_[0:2] = [np.ones((64, 8)), W]  # a slice of it
+    assert clf.theta_[: 64 * 8].all()
+    before = clf.theta_.copy()
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(8, 10\)"):
+        clf.coefs_[1] = W.T
+    with pytest.raises(TypeError, match=r"intercepts_\[0\] must hold real numbers"):
+        clf.intercepts_[0] = np.full(8, "a")
+    with pytest.raises(ValueError, match="finite"):
+        clf.coefs_[-1] = np.full((8, 10), np.inf)
+    np.testing.assert_array_equal(clf.theta_, before)  # a refused edit changes nothing
+    assert type(pickle.loads(pickle.dumps(clf.coefs_))) is list
+
+
 def test_a_replaced_theta_is_refused_before_any_kernel(fitted, digits):
     X, y = digits
     clf = pickle.loads(pickle.dumps(fitted["log_loss"]))
@@ -162,7 +194,13 @@ def test_float32_stays_float32(digits, solver):
     assert clf.theta_.dtype == np.float32
     assert all(c.dtype == np.float32 for c in clf.coefs_)
     assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
-    assert clf.predict_proba(X).dtype == np.float32
+    # scikit-learn's rule: float64 or integer input is predicted in float64.
+    assert clf.predict_proba(X).dtype == np.float64
+    assert clf.predict_proba((X * 16).astype(int)).dtype == np.float64
+    assert clf.predict_proba(sp.csr_matrix(X)).dtype == np.float64
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.predict_proba(X.astype(np.float32)), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

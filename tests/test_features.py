@@ -217,7 +217,11 @@ def test_progress_bar_and_lines(digits, capsys):
     MLPCostClassifier((5,), max_iter=3, verbose=2, early_stopping=True).fit(X, y)
     captured = capsys.readouterr()
     assert "3/3" in captured.err and "val_score" in captured.err  # tqdm's bar
-    assert "Iteration" not in captured.out
+    # scikit-learn's lines too, on stdout, one per epoch
+    assert (
+        captured.out.count("Iteration") == 3 and "Iteration 3, loss = " in captured.out
+    )
+    assert "Iteration" not in captured.err
     MLPCostClassifier((5,), max_iter=3, verbose=True, early_stopping=True).fit(X, y)
     out = capsys.readouterr().out
     assert "Iteration 3, loss = " in out and "Validation score: " in out
