@@ -30,6 +30,10 @@ back up as a ``TrainingState``.
 - ``_kernels`` (forward pass, costs, backpropagation) and ``_updates``
   (optimizer steps, the epoch loop): the compiled code, NumPy and Numba
   only.
+- ``_threads`` (``ShardedProblem``: ``n_jobs`` row blocks on threads) and
+  ``_atomics`` (the compiled barrier they meet at).
+- ``_targets``: labels to one-hot rows and back; ``_warmup``: compiling
+  ahead of time.
 - ``_codes``: the integer codes that select options inside the kernels.
 - ``_blas``: BLAS threads during a fit; ``_progress``: verbose output and
   warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
@@ -41,6 +45,7 @@ back up as a ``TrainingState``.
 from ._display import LossCurveDisplay
 from ._estimator import MLPCostClassifier
 from ._params import InvalidParameterError
+from ._warmup import warmup
 
 __version__ = "0.1.0"
 
@@ -49,4 +54,5 @@ __all__ = [
     "LossCurveDisplay",
     "MLPCostClassifier",
     "__version__",
+    "warmup",
 ]

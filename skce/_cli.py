@@ -1,4 +1,4 @@
-"""The ``skce`` command line: ``skce compare`` and ``skce slowdown``."""
+"""The ``skce`` command line: ``skce compare``, ``skce slowdown``, ``skce warmup``."""
 
 import argparse
 import csv
@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ._codes import SOLVERS
+from ._warmup import DTYPES, warmup
 from .costs import COSTS
 
 # Starting learning rates that suit each solver on standardized data: full
@@ -221,7 +222,28 @@ def parser():
     slow.add_argument("--epochs", type=int, default=300, help="epochs (300)")
     slow.add_argument("--out", default="skce-slowdown", help="figure folder")
     slow.set_defaults(run=slowdown)
+    warm = commands.add_parser(
+        "warmup",
+        help="compile the kernels ahead of time",
+        description="Compile and cache every kernel a fit can run, for the given "
+        "precisions, so that the first fit does not compile (for a deployment "
+        "image or a CI cache).",
+    )
+    warm.add_argument(
+        "--dtype",
+        nargs="+",
+        choices=list(DTYPES),
+        default=["float64"],
+        help="precisions of X to compile for (float64)",
+    )
+    warm.add_argument("--sparse", action="store_true", help="also sparse X")
+    warm.set_defaults(run=run_warmup)
     return main
+
+
+def run_warmup(args):
+    seconds = warmup(args.dtype, sparse=args.sparse)
+    print(f"compiled for {' and '.join(args.dtype)} in {seconds:.1f}s")
 
 
 def main(argv=None):

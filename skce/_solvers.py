@@ -45,7 +45,7 @@ def fit_lbfgs(
         _start_validation_records(state)
 
     def record(intermediate_result):
-        curve.append(float(intermediate_result.fun))
+        curve.append(np.float64(intermediate_result.fun))
         progress.loss(len(curve), curve[-1])
         if validation is not None:
             x = intermediate_result.x.astype(theta.dtype)
@@ -72,7 +72,7 @@ def fit_lbfgs(
         )
     theta[:] = result.x
     state.n_iter = min(int(result.nit), config.max_iter)
-    state.loss = float(result.fun)
+    state.loss = np.float64(result.fun)
     state.loss_curve = curve
     if result.status != 0:
         warn(
@@ -166,7 +166,7 @@ def fit_first_order(
                     "estimator is left as it was before this fit."
                 )
             state.n_iter += 1
-            state.loss = float(loss)
+            state.loss = np.float64(loss)
             state.t += n_samples
             state.loss_curve.append(state.loss)
             progress.loss(state.n_iter, state.loss)

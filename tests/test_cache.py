@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 import skce
+from skce import MLPCostClassifier
 
 # The copy is imported as ``skce_copy``: an editable install of skce would
 # otherwise take precedence over PYTHONPATH.
@@ -156,3 +157,143 @@ def test_four_cold_workers_share_one_cache_then_a_fifth_loads_it(tmp_path):
     expected = np.concatenate([clf.theta_, clf.predict_proba(X).ravel()])
     for name in [f"cold{i}.npy" for i in range(4)] + ["warm0.npy"]:
         assert np.load(tmp_path / name).tobytes() == expected.tobytes(), name
+
+
+def _compiled_signatures():
+    """Every compiled signature of every skce kernel and helper, by name."""
+    from numba.core.registry import CPUDispatcher
+
+    from skce import _atomics, _kernels, _updates
+
+    return {
+        f"{module.__name__}.{name}": tuple(dispatcher.signatures)
+        for module in (_atomics, _kernels, _updates)
+        for name, dispatcher in vars(module).items()
+        if isinstance(dispatcher, CPUDispatcher)
+    }
+
+
+def _read_only(array):
+    array = np.array(array)
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_read_only_inputs_compile_nothing_new(solver):
+    """Memory maps and pandas columns are read-only; Numba types them apart."""
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16
+    y = y[:300]
+    weights = np.linspace(0.5, 1.5, 250)
+    init = MLPCostClassifier((8,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        init.fit(X, y)
+    params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=2, random_state=0)
+    fit_args = dict(
+        sample_weight=weights,
+        X_val=X[250:],
+        y_val=y[250:],
+        sample_weight_val=weights[:50],
+        coefs_init=init.coefs_,
+        intercepts_init=init.intercepts_,
+    )
+
+    def fit_all(wrap):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            models = [
+                MLPCostClassifier(**params).fit(
+                    wrap(X[:250]),
+                    wrap(y[:250]),
+                    **{
+                        name: _wrap_all(value, wrap) for name, value in fit_args.items()
+                    },
+                )
+            ]
+            if solver != "lbfgs":
+                model = MLPCostClassifier(**params)
+                model.partial_fit(
+                    wrap(X[:250]), wrap(y[:250]), classes=wrap(np.arange(10))
+                )
+                model.partial_fit(
+                    wrap(X[:50]), wrap(y[:50]), sample_weight=wrap(weights[:50])
+                )
+                models.append(model)
+            for model in models:
+                model.predict_proba(wrap(X[:20]))
+            return models
+
+    writeable = fit_all(np.array)
+    before = _compiled_signatures()
+    read_only = fit_all(_read_only)
+    assert _compiled_signatures() == before
+    for a, b in zip(writeable, read_only, strict=True):
+        assert a.theta_.tobytes() == b.theta_.tobytes()
+
+
+def _wrap_all(value, wrap):
+    if isinstance(value, list):
+        return [wrap(item) for item in value]
+    return wrap(value)
+
+
+FLOAT32_FITS = """
+import warnings
+import numpy as np, scipy.sparse as sp
+from numba.core.registry import CPUDispatcher
+from sklearn.datasets import load_digits
+from skce import MLPCostClassifier, _atomics, _kernels, _updates
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = (X[:400] / 16).astype(np.float32)
+y = y[:400]
+for cost in ("log_loss", "cross_entropy", "quadratic"):
+    for solver in ("gd", "sgd", "adam", "lbfgs"):
+        for activation in ("logistic", "relu"):
+            for target in (y, y > 4):
+                clf = MLPCostClassifier((300,), activation, cost=cost, solver=solver,
+                                        max_iter=2, early_stopping=solver == "sgd",
+                                        n_jobs=2 if solver == "adam" else None,
+                                        class_weight="balanced", random_state=0)
+                clf.fit(X, target).predict_proba(X[:5])
+MLPCostClassifier((5,)).partial_fit(X[:50], y[:50], classes=np.arange(10))
+hits = misses = 0
+for module in (_atomics, _kernels, _updates):
+    for dispatcher in vars(module).values():
+        if isinstance(dispatcher, CPUDispatcher):
+            hits += sum(dispatcher.stats.cache_hits.values())
+            misses += sum(dispatcher.stats.cache_misses.values())
+print(hits, misses)
+"""
+
+
+def test_warmup_command_compiles_what_float32_fits_run(tmp_path):
+    """``skce warmup --dtype float32`` leaves nothing for a float32 fit to compile."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    warm = subprocess.run(
+        [sys.executable, "-m", "skce", "warmup", "--dtype", "float32"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert warm.stdout.startswith("compiled for float32 in ")
+    fits = subprocess.run(
+        [sys.executable, "-c", FLOAT32_FITS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    hits, misses = map(int, fits.stdout.split())
+    assert hits > 0 and misses == 0
+
+
+def test_warmup_function_checks_its_dtypes():
+    with pytest.raises(ValueError, match="dtypes must be a sequence of"):
+        skce.warmup(["float16"])
+    with pytest.raises(ValueError, match="dtypes must be a sequence of"):
+        skce.warmup("float32")
+    assert skce.warmup(["float64"]) >= 0.0

@@ -204,6 +204,24 @@ def test_float32_stays_float32(digits, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("early_stopping", [False, True])
+@quiet
+def test_losses_are_numpy_floats_as_in_scikit_learn(digits, solver, early_stopping):
+    X, y = digits
+    clf = MLPCostClassifier(
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        max_iter=3,
+        early_stopping=early_stopping,
+        random_state=0,
+    ).fit(X, y)
+    assert type(clf.loss_) is np.float64
+    assert all(type(loss) is np.float64 for loss in clf.loss_curve_)
+    if clf.best_loss_ is not None:
+        assert type(clf.best_loss_) is np.float64
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @quiet
 def test_sparse_input_gives_the_dense_model(digits, solver, fmt):
