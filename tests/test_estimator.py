@@ -158,6 +158,45 @@ def test_weight_surgery_by_item_in_place_and_whole(digits):
     assert type(pickle.loads(pickle.dumps(clf.coefs_))) is list
 
 
+def test_scikit_learns_worked_example_through_weight_surgery():
+    """scikit-learn's test_fit, with the weights set by item assignment.
+
+    scikit-learn builds its model by hand from private attributes; here a
+    first partial_fit makes the network, the weights are replaced item by
+    item, and one more partial_fit takes the one SGD step worked out there.
+    """
+    X = np.array([[0.6, 0.8, 0.7]])
+    y = np.array([0])
+    mlp = MLPCostClassifier(
+        solver="sgd",
+        learning_rate_init=0.1,
+        alpha=0.1,
+        activation="logistic",
+        random_state=1,
+        hidden_layer_sizes=2,
+        momentum=0,
+    )
+    mlp.partial_fit(X, y, classes=[0, 1])
+    mlp.coefs_[0] = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0]])
+    mlp.coefs_[1] = np.array([[0.1], [0.2]])
+    mlp.intercepts_[0] = np.array([0.1, 0.1])
+    mlp.intercepts_[1] = np.array([1.0])
+    mlp.partial_fit(X, y)
+    np.testing.assert_almost_equal(
+        mlp.coefs_[0],
+        np.array([[0.098, 0.195756], [0.2956664, 0.096008], [0.4939998, -0.002244]]),
+        decimal=3,
+    )
+    np.testing.assert_almost_equal(
+        mlp.coefs_[1], np.array([[0.04706], [0.154089]]), decimal=3
+    )
+    np.testing.assert_almost_equal(
+        mlp.intercepts_[0], np.array([0.098333, 0.09626]), decimal=3
+    )
+    np.testing.assert_almost_equal(mlp.intercepts_[1], np.array([0.9235]), decimal=3)
+    np.testing.assert_almost_equal(mlp.predict_proba(X)[0, 1], 0.739, decimal=3)
+
+
 def test_a_replaced_theta_is_refused_before_any_kernel(fitted, digits):
     X, y = digits
     clf = pickle.loads(pickle.dumps(fitted["log_loss"]))
