@@ -45,11 +45,13 @@ back up as a ``TrainingState``.
 from ._display import LossCurveDisplay
 from ._estimator import MLPCostClassifier
 from ._params import InvalidParameterError
+from ._validation import DataMismatchWarning
 from ._warmup import warmup
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataMismatchWarning",
     "InvalidParameterError",
     "LossCurveDisplay",
     "MLPCostClassifier",

@@ -26,7 +26,7 @@ from ._solvers import solver_function
 from ._state import SolverConfig, TrainingState, random_stream, restored_stream
 from ._targets import decode, encode, fit_binarizer, present_classes
 from ._threads import ShardedProblem, n_shards
-from ._validation import ValidationSet, holdout_split
+from ._validation import ValidationSet, holdout_split, warn_if_unlike
 
 # Plain float arrays up to this many values are checked inline at predict
 # time (see _checked_input); larger ones go through validate_data.
@@ -725,7 +725,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
 
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
         validation_set = self._validation_set(
-            binarizer, network.n_outputs, dtype, *validation
+            binarizer, network.n_outputs, dtype, X, *validation
         )
         if self.early_stopping and validation_set is None and self.solver != "lbfgs":
             if state.split_state is None:
@@ -902,9 +902,15 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def _validation_set(
-        self, binarizer, n_outputs, dtype, X_val, y_val, sample_weight_val
+        self, binarizer, n_outputs, dtype, X, X_val, y_val, sample_weight_val
     ):
-        """The user's validation set as a ``ValidationSet``, or None."""
+        """The user's validation set as a ``ValidationSet``, or None.
+
+        Warns when ``X_val``'s columns sit far from ``X``'s: a ``Pipeline``
+        passes ``X_val`` to its last step untransformed unless told
+        otherwise, and the validation scores (and early stopping) would then
+        be computed on unscaled data, silently.
+        """
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
                 raise ValueError("sample_weight_val is given without X_val and y_val.")
@@ -920,6 +926,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             dtype=dtype,
             reset=False,
         )
+        warn_if_unlike(X, X_val)
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val)
         unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)

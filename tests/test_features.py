@@ -1,14 +1,20 @@
 """What skce adds to MLPClassifier: warm starts that keep the optimizer,
 given initial weights, class weights and a user validation set."""
 
+import warnings
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import sklearn
 from _reference import reference_cost
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skce import MLPCostClassifier
+from skce import DataMismatchWarning, MLPCostClassifier
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FIXED = dict(shuffle=False, tol=0.0, n_iter_no_change=10**6, random_state=0)
@@ -209,6 +215,52 @@ def test_validation_set_errors(split):
         clf.fit(X[y < 5], y[y < 5], X_val=X_val, y_val=y_val)
     with pytest.raises(ValueError, match="'early_stopping_metric' parameter"):
         clf.set_params(early_stopping_metric="auc").fit(X, y)
+
+
+def _routed_pipeline(**pipeline_params):
+    clf = MLPCostClassifier((20,), max_iter=5, random_state=0)
+    clf.set_fit_request(X_val=True, y_val=True)
+    return Pipeline([("scale", StandardScaler()), ("mlp", clf)], **pipeline_params)
+
+
+@quiet
+def test_pipeline_transforms_x_val_when_told(split):
+    """scikit-learn's transform_input sends X_val through the scaler."""
+    X, y, X_val, y_val = split
+    X = X * 16  # raw digits, 0..16: the scaler matters
+    X_val = X_val * 16
+    with sklearn.config_context(enable_metadata_routing=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataMismatchWarning)
+            pipe = _routed_pipeline(transform_input=["X_val"])
+            pipe.fit(X, y, X_val=X_val, y_val=y_val)
+    scaler = StandardScaler().fit(X)
+    by_hand = MLPCostClassifier((20,), max_iter=5, random_state=0).fit(
+        scaler.transform(X), y, X_val=scaler.transform(X_val), y_val=y_val
+    )
+    assert pipe[-1].validation_scores_ == by_hand.validation_scores_
+    assert pipe[-1].theta_.tobytes() == by_hand.theta_.tobytes()
+
+
+@quiet
+@pytest.mark.parametrize("sparse", [False, True])
+def test_untransformed_x_val_warns(split, sparse):
+    """Without transform_input, X_val reaches the model unscaled: warned."""
+    X, y, X_val, y_val = split
+    to_format = sp.csr_matrix if sparse else np.asarray
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.warns(DataMismatchWarning, match="transform_input=\\['X_val'\\]"):
+            _routed_pipeline().fit(X * 16, y, X_val=to_format(X_val * 16), y_val=y_val)
+    # Data scaled apart warns outside a Pipeline too; a held-out part does not.
+    clf = MLPCostClassifier((5,), max_iter=1)
+    with pytest.warns(DataMismatchWarning, match="standard deviations away"):
+        clf.fit(X, y, X_val=to_format(X_val * 16), y_val=y_val)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataMismatchWarning)
+        clf.fit(X, y, X_val=to_format(X_val), y_val=y_val)
+        clf.fit(
+            X, y, X_val=to_format(X_val[:9] * 16), y_val=y_val[:9]
+        )  # too few rows to tell
 
 
 @quiet
