@@ -15,6 +15,8 @@ skce installed, and they compile its kernels once into their own Numba
 cache (or load them from a shared one).
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnail_dask_grid_search.png"
+
 import sys
 import warnings
 

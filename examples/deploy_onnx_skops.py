@@ -12,6 +12,8 @@ Two ways to take a fitted ``MLPCostClassifier`` to a server.
   class to be trusted, as the file holds nothing but arrays and plain values.
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnail_deploy_onnx_skops.png"
+
 import os
 import tempfile
 import warnings

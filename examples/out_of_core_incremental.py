@@ -17,6 +17,8 @@ once). ``partial_fit`` over blocks is sequential anyway, so the synchronous
 scheduler loses nothing and keeps about two blocks in memory.
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnail_out_of_core_incremental.png"
+
 import os
 import time
 import tracemalloc

@@ -5,6 +5,8 @@ Quick start
 Fit, predict and score in ten lines.
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnail_quickstart.png"
+
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 

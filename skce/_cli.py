@@ -111,10 +111,92 @@ def compare(args):
             f"{accuracy.std():.4f} {loss.mean():>8.4f} ± {loss.std():.4f} "
             f"{seconds.mean():>8.2f}s"
         )
-    save_loss_curves(models, args.out)
+    save_compare_figure(models, rows, args.out)
 
 
-def save_loss_curves(models, folder):
+# One colour per solver, the same in every panel (matplotlib's tab10).
+SOLVER_COLORS = dict(
+    zip(SOLVERS, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True)
+)
+
+
+def compare_figure(models, rows):
+    """The figure of ``skce compare``: one loss panel per cost, and accuracy.
+
+    The costs are on different scales (a quadratic cost is not a
+    log-likelihood), so each has its own panel; a solver has one colour in
+    all of them. The last panel shows each pair's cross-validated accuracy:
+    the mean, its spread (one standard deviation) and each fold.
+
+    Parameters
+    ----------
+    models : dict
+        ``(cost, solver) -> fitted pipeline`` (its last step a
+        ``MLPCostClassifier``).
+    rows : list of tuple
+        ``(cost, solver, fold accuracies, ...)`` as ``compare`` ranks them.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    costs = list(dict.fromkeys(cost for cost, _ in models))
+    solvers = list(dict.fromkeys(solver for _, solver in models))
+    n_cols = 2 if len(costs) else 1
+    n_rows = -(-(len(costs) + 1) // n_cols)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(5.5 * n_cols, 3.6 * n_rows), squeeze=False
+    )
+    axes = axes.ravel()
+    for ax, cost in zip(axes, costs, strict=False):
+        for solver in solvers:
+            curve = models[cost, solver][-1].loss_curve_
+            ax.plot(
+                np.arange(1, len(curve) + 1),
+                curve,
+                color=SOLVER_COLORS[solver],
+                label=solver,
+            )
+        ax.set(
+            title=f"cost = {cost!r}",
+            xlabel="epoch (lbfgs: iteration)",
+            ylabel="training cost",
+            yscale="log",
+        )
+        ax.legend(title="solver", fontsize="small")
+    ax = axes[len(costs)]
+    accuracy = {(cost, solver): folds for cost, solver, folds, *_ in rows}
+    width = 0.8 / len(solvers)
+    for k, solver in enumerate(solvers):
+        x = np.arange(len(costs)) + (k - (len(solvers) - 1) / 2) * width
+        folds = [accuracy[cost, solver] for cost in costs]
+        color = SOLVER_COLORS[solver]
+        ax.errorbar(
+            x,
+            [f.mean() for f in folds],
+            yerr=[f.std() for f in folds],
+            fmt="o",
+            color=color,
+            capsize=3,
+            label=solver,
+        )
+        for xi, f in zip(x, folds, strict=True):
+            ax.scatter(np.full(len(f), xi + width / 4), f, s=6, color=color, alpha=0.4)
+    ax.set_xticks(np.arange(len(costs)), costs)
+    ax.set(
+        title="cross-validated accuracy (mean ± std; dots: folds)",
+        ylabel="accuracy",
+    )
+    ax.legend(title="solver", fontsize="small")
+    for extra in axes[len(costs) + 1 :]:
+        extra.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def save_compare_figure(models, rows, folder):
     try:
         import matplotlib
 
@@ -122,21 +204,14 @@ def save_loss_curves(models, folder):
         import matplotlib.pyplot as plt
     except ImportError:
         print(
-            "skce: matplotlib is not installed; no loss-curve figure "
-            "(pip install matplotlib)",
+            "skce: matplotlib is not installed; no figure (pip install matplotlib)",
             file=sys.stderr,
         )
         return
-    from ._display import LossCurveDisplay
-
     os.makedirs(folder, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    labels = [f"{cost}, {solver}" for cost, solver in models]
-    LossCurveDisplay.from_estimator(
-        list(models.values()), labels=labels, ax=ax, log_scale=True
-    )
-    path = os.path.join(folder, "loss_curves.png")
-    fig.savefig(path)
+    fig = compare_figure(models, rows)
+    path = os.path.join(folder, "compare.png")
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"saved {path}")
 
@@ -188,7 +263,8 @@ def parser():
         help="cross-validate every cost x solver",
         description="Cross-validate every cost x solver (standardized inputs, one "
         "hidden layer) on the bundled digits data or on a CSV file, print a "
-        "table ranked by accuracy, and save a loss-curve figure.",
+        "table ranked by accuracy, and save a figure (loss curves per cost, "
+        "accuracies).",
     )
     cmp.add_argument("--csv", metavar="PATH", help="a CSV file with a header row")
     cmp.add_argument("--target", metavar="COLUMN", help="the label column of --csv")

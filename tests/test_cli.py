@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from skce import _cli
 from skce._cli import main
 
 
-def test_compare_on_digits(tmp_path, capsys):
+def test_compare_on_digits(tmp_path, capsys, monkeypatch):
+    figures = []
+    draw = _cli.compare_figure
+    monkeypatch.setattr(
+        _cli, "compare_figure", lambda *args: figures.append(draw(*args)) or figures[0]
+    )
     status = main(
         [
             "compare",
@@ -35,7 +41,21 @@ def test_compare_on_digits(tmp_path, capsys):
     accuracies = [float(row[3]) for row in rows]
     assert accuracies == sorted(accuracies, reverse=True) and min(accuracies) > 0.8
     assert "[4/4] cross_entropy + adam" in err or "[4/4] quadratic + adam" in err
-    assert (tmp_path / "loss_curves.png").stat().st_size > 0
+    assert (tmp_path / "compare.png").stat().st_size > 0
+    # One loss panel per cost (their scales differ), then the accuracies.
+    panels = [ax for ax in figures[0].axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels[:2]] == [
+        "cost = 'quadratic'",
+        "cost = 'cross_entropy'",
+    ]
+    assert panels[2].get_title().startswith("cross-validated accuracy")
+    # A solver has one colour in every panel, and the solvers differ.
+    for ax in panels[:2]:
+        colors = {line.get_label(): line.get_color() for line in ax.get_lines()}
+        assert colors == {"lbfgs": "tab:red", "adam": "tab:green"}
+    spreads = panels[2].containers  # one errorbar per solver, a point per cost
+    assert [c.get_label() for c in spreads] == ["lbfgs", "adam"]
+    assert all(len(c.lines[0].get_xdata()) == 2 for c in spreads)
 
 
 @pytest.fixture

@@ -36,3 +36,18 @@ def test_example_runs(script, tmp_path):
     assert result.returncode == 0, result.stderr
     if script.name.startswith("plot_"):
         assert list(tmp_path.glob("*.png")), "a plot_ example must save a figure"
+    # Paths are printed relative to the working folder: the rendered gallery
+    # must not show the folders of the machine that built the docs.
+    assert str(tmp_path) not in result.stdout
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
+def test_example_has_a_figure_or_a_thumbnail(script):
+    """The gallery shows a figure or a drawn thumbnail, never the placeholder."""
+    text = script.read_text()
+    if "savefig" in text:
+        return
+    marker = "# sphinx_gallery_thumbnail_path = "
+    assert marker in text, f"{script.name} makes no figure and names no thumbnail"
+    path = text.split(marker, 1)[1].splitlines()[0].strip('"')
+    assert (script.parents[1] / "docs" / path).is_file()
