@@ -139,3 +139,28 @@ def test_incremental_on_the_cluster_equals_the_local_run(cluster):
     with dask.config.set(scheduler="synchronous"):
         here = trained()
     assert on_cluster.theta_.tobytes() == here.theta_.tobytes()
+
+
+def _fit_with_two_jobs(X, y):
+    """A fit whose batches are split in two (64-128-10: about 0.95 M
+    multiply-adds per 100-row shard), and the threads it could use."""
+    from skce._threads import threads_available
+
+    clf = MLPCostClassifier((128,), n_jobs=2, max_iter=3, random_state=0)
+    clf.fit(X, y)
+    return clf.theta_.tobytes(), threads_available()
+
+
+@quiet
+def test_n_jobs_inside_a_dask_worker(cluster, digits):
+    """A fit with n_jobs=2 in a Dask worker gives the local bits, on one thread.
+
+    Dask sets OMP_NUM_THREADS=1 in its workers, so the two shards run one
+    after the other there (no oversubscription of the worker's core), and
+    the model does not depend on that.
+    """
+    X, y = digits
+    local, _ = _fit_with_two_jobs(X, y)
+    remote, threads = cluster.submit(_fit_with_two_jobs, X, y, pure=False).result()
+    assert threads == 1
+    assert remote == local
