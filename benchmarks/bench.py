@@ -368,6 +368,19 @@ def training_flops(w, n_samples, n_features, n_outputs):
     return per_sample * n_samples * w.epochs
 
 
+# A pause before each timed run. NumPy's OpenBLAS threads keep spinning for
+# up to about a second after a threaded product (scikit-learn's fits and
+# predictions use them), and a spinning thread takes a core from whatever
+# runs next: measured on W1, skce's n_jobs=2 speed-up falls from 1.75 to
+# 1.3 when it starts right after a scikit-learn fit. Every contender gets
+# the same pause, so each starts on an idle machine; --quick skips it.
+SETTLE_SECONDS = 1.0
+
+
+def settle():
+    time.sleep(SETTLE_SECONDS)
+
+
 def run_fit_row(w, X, y, rounds, with_torch):
     contenders = {
         "skce": lambda: fit_sklearn_like(MLPCostClassifier, w, X, y, n_jobs=w.n_jobs)
@@ -385,6 +398,7 @@ def run_fit_row(w, X, y, rounds, with_torch):
     models = {}
     for _ in range(rounds):
         for name, fit in contenders.items():
+            settle()
             start = time.perf_counter()
             models[name] = fit()
             times[name].append(time.perf_counter() - start)
@@ -412,6 +426,7 @@ def run_predict_row(w, models, X, y, rounds):
         timed(models[name])()
     for _ in range(rounds):
         for name in times:
+            settle()
             times[name].append(_seconds(timed(models[name])) / per_call)
     accuracy = {name: models[name].score(X, y) for name in times}
     return times, accuracy
@@ -809,6 +824,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     mode = "quick" if args.quick else "full"
+    global SETTLE_SECONDS
+    SETTLE_SECONDS = 0.0 if args.quick else SETTLE_SECONDS
     workloads = [quick_version(w) for w in FULL] if args.quick else FULL
     if args.only:
         workloads = [w for w in workloads if w.id in args.only]
@@ -861,6 +878,7 @@ def main(argv=None):
         "machine": machine(),
         "matmul_peak_gflops": peaks,
         "rounds": args.rounds,
+        "settle_seconds": SETTLE_SECONDS,
         "workloads": rows,
         "threads": threads,
         "fixed_costs": fixed,
