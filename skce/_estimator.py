@@ -495,7 +495,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         ...                            solver="gd", momentum=0.0, alpha=0.0,
         ...                            learning_rate_init=0.5, max_iter=500)
         >>> neuron = neuron.fit(X, y, coefs_init=[[[2.0]]], intercepts_init=[[2.0]])
-        >>> round(neuron.loss_curve_[0], 4)  # the cost of the given weights
+        >>> print(round(neuron.loss_curve_[0], 4))  # the cost of the given weights
         1.0725
         >>> neuron.predict(X)
         array([0, 1])
