@@ -151,5 +151,4 @@ def _column_moments(X):
         mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         square = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
         return mean, np.sqrt(np.maximum(square - mean**2, 0.0))
-    X = np.asarray(X, dtype=np.float64)
-    return X.mean(axis=0), X.std(axis=0)
+    return X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)
