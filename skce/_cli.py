@@ -144,11 +144,8 @@ def compare_figure(models, rows):
 
     costs = list(dict.fromkeys(cost for cost, _ in models))
     solvers = list(dict.fromkeys(solver for _, solver in models))
-    n_cols = 2 if len(costs) else 1
-    n_rows = -(-(len(costs) + 1) // n_cols)
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(5.5 * n_cols, 3.6 * n_rows), squeeze=False
-    )
+    n_rows = -(-(len(costs) + 1) // 2)  # two panels a row, the last accuracy
+    fig, axes = plt.subplots(n_rows, 2, figsize=(11, 3.6 * n_rows), squeeze=False)
     axes = axes.ravel()
     for ax, cost in zip(axes, costs, strict=False):
         for solver in solvers:

@@ -986,7 +986,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             and X.ndim == 2
             and X.shape[0] >= 1
             and X.shape[1] == self.n_features_in_
-            and X.dtype == (np.float32 if single else np.float64)
+            and X.dtype == self.theta_.dtype
             and not hasattr(self, "feature_names_in_")
             and all_finite(X)
         ):

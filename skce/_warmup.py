@@ -43,8 +43,7 @@ def warmup(dtypes=("float64",), sparse=False):
     """
     from ._estimator import MLPCostClassifier
 
-    unknown = [dtype for dtype in dtypes if dtype not in DTYPES]
-    if unknown or isinstance(dtypes, str):
+    if isinstance(dtypes, str) or any(dtype not in DTYPES for dtype in dtypes):
         raise ValueError(
             f"dtypes must be a sequence of {sorted(DTYPES)}, got {dtypes!r}."
         )
