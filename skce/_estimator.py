@@ -205,6 +205,21 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         ``n_samples / (n_classes * np.bincount(y))``. 'balanced' is refused
         by ``partial_fit`` and class weights by multilabel targets.
 
+    weight_init : {'glorot_uniform', 'normal_fan_in', 'standard_normal'} or \
+callable, default='glorot_uniform'
+        How a new network's weights and biases are drawn from
+        ``random_state``, layer by layer (weights, then biases).
+        'glorot_uniform' is scikit-learn's: uniform within
+        ``sqrt(f / (n_in + n_out))`` of 0, with ``f = 2`` for logistic
+        hidden units and 6 otherwise, for weights and biases.
+        'normal_fan_in' is Nielsen's default: weights N(0, 1/n_in), biases
+        N(0, 1). 'standard_normal' is his "large" initialization, N(0, 1)
+        for both. A callable
+        ``(n_in, n_out, rng) -> (W, b)`` is called once per layer with the
+        ``numpy.random.RandomState`` of the fit and must return arrays of
+        shapes ``(n_in, n_out)`` and ``(n_out,)``. ``coefs_init`` and
+        ``intercepts_init`` given to ``fit`` take precedence.
+
     n_jobs : int, default=None
         Number of row shards one fit is split into, each computed on its
         own core (scikit-learn's meaning: None is 1, -1 all the cores this
@@ -363,6 +378,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        weight_init="glorot_uniform",
         n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -391,6 +407,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.weight_init = weight_init
         self.n_jobs = n_jobs
 
     # -- the parameter vector and its views ---------------------------------
@@ -711,7 +728,7 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
             state = self._continued_state(network, incremental)
         else:
             random_state = random_stream(self.random_state)
-            theta = network.glorot_init(dtype, random_state)
+            theta = network.initial_theta(self.weight_init, dtype, random_state)
             coefs, intercepts = network.views(theta)
             if coefs_init is not None:
                 _assign_layers(coefs, coefs_init, "coefs_init")

@@ -17,6 +17,9 @@ from ._kernels import Net, predict_logits, probabilities
 # small enough that the hidden activations stay in cache.
 _PREDICT_CHUNK = 1024
 
+# The named initialisations of the weight_init parameter.
+WEIGHT_INITS = ("glorot_uniform", "normal_fan_in", "standard_normal")
+
 # predict_proba keeps sigmoid outputs strictly inside (0, 1): the smallest
 # positive normal float and the largest float below one, per dtype.
 _PROBABILITY_BOUNDS = {
@@ -102,23 +105,39 @@ class Network:
             mask[self.offsets[2 * layer] : self.offsets[2 * layer + 1]] = True
         return mask
 
-    def glorot_init(self, dtype, random_state):
-        """A new parameter vector drawn as scikit-learn's MLP draws it.
+    def initial_theta(self, weight_init, dtype, random_state):
+        """A new parameter vector drawn by ``weight_init`` from ``random_state``.
 
+        Per layer the weights are drawn first, then the biases, in float64,
+        then cast. 'glorot_uniform' draws as scikit-learn's MLP does:
         Glorot-uniform bounds ``sqrt(factor / (fan_in + fan_out))`` with
-        factor 2 for logistic hidden units and 6 otherwise; per layer the
-        weights are drawn first, then the biases, in float64, then cast.
-        Keeping this order lets a skce model start from exactly the weights
-        of an ``MLPClassifier`` with the same ``random_state``.
+        factor 2 for logistic hidden units and 6 otherwise, for weights and
+        biases alike; keeping its order lets a skce model start from exactly
+        the weights of an ``MLPClassifier`` with the same ``random_state``.
+        'normal_fan_in' is Nielsen's default (weights N(0, 1/fan_in), biases
+        N(0, 1)), 'standard_normal' his "large" start (N(0, 1) for both). A
+        callable ``(n_in, n_out, rng) -> (W, b)`` draws each layer itself.
         """
-        factor = 2.0 if self.activation == "logistic" else 6.0
         theta = np.empty(self.n_parameters, dtype=dtype)
         for coef, intercept in zip(*self.views(theta), strict=True):
-            n_in, n_out = coef.shape
-            bound = np.sqrt(factor / (n_in + n_out))
-            coef[...] = random_state.uniform(-bound, bound, (n_in, n_out))
-            intercept[...] = random_state.uniform(-bound, bound, n_out)
+            coef[...], intercept[...] = self._draw_layer(
+                weight_init, *coef.shape, random_state
+            )
         return theta
+
+    def _draw_layer(self, weight_init, n_in, n_out, rng):
+        if weight_init == "glorot_uniform":
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            bound = np.sqrt(factor / (n_in + n_out))
+            weights = rng.uniform(-bound, bound, (n_in, n_out))
+            return weights, rng.uniform(-bound, bound, n_out)
+        if weight_init == "normal_fan_in":
+            weights = rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_in, n_out))
+            return weights, rng.normal(0.0, 1.0, n_out)
+        if weight_init == "standard_normal":
+            weights = rng.normal(0.0, 1.0, (n_in, n_out))
+            return weights, rng.normal(0.0, 1.0, n_out)
+        return _checked_draw(weight_init(n_in, n_out, rng), n_in, n_out)
 
     def logits(self, theta, x):
         """Output logits ``(n_samples, n_outputs)`` for kernel inputs ``x``."""
@@ -137,3 +156,26 @@ class Network:
             *_PROBABILITY_BOUNDS[proba.dtype],
         )
         return proba
+
+
+def _checked_draw(drawn, n_in, n_out):
+    """A user's ``weight_init(n_in, n_out, rng)`` result, or a clear error."""
+    name = "The 'weight_init' callable"
+    if not isinstance(drawn, tuple | list) or len(drawn) != 2:
+        raise ValueError(
+            f"{name} must return a pair (W, b), got {type(drawn).__name__}."
+        )
+    arrays = []
+    for value, part, shape in zip(drawn, "Wb", [(n_in, n_out), (n_out,)], strict=True):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{name} returned {part} of dtype {array.dtype}.")
+        if array.shape != shape:
+            raise ValueError(
+                f"{name} returned {part} of shape {array.shape} for a layer of "
+                f"{n_in} inputs and {n_out} units; expected {shape}."
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} returned {part} with NaN or infinite values.")
+        arrays.append(array)
+    return arrays

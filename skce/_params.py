@@ -11,6 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._codes import ACTIVATION_CODES, SOLVERS
+from ._network import WEIGHT_INITS
 from .costs import COSTS, Cost
 
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
@@ -125,6 +126,13 @@ CONSTRAINTS = {
     "n_iter_no_change": _number("int", 1, None, allow_inf=True),
     "max_fun": _number("int", 1, None),
     "early_stopping_metric": _options("score", "loss"),
+    "weight_init": (
+        lambda value: (
+            callable(value) or (isinstance(value, str) and value in WEIGHT_INITS)
+        ),
+        f"a str among {sorted(WEIGHT_INITS)!r} or a callable "
+        "(n_in, n_out, rng) -> (W, b)",
+    ),
     "n_jobs": (
         lambda value: value is None or (_is_int(value) and value != 0),
         "None or an int other than 0",

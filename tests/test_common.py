@@ -35,6 +35,10 @@ def _instance(cost, solver):
 COSTS = _documented_options("cost")
 SOLVERS = _documented_options("solver")
 INSTANCES = [_instance(cost, solver) for cost in COSTS for solver in SOLVERS]
+# Nielsen's initialization with his cost, as a reader of the book would fit.
+INSTANCES.append(
+    _instance("cross_entropy", "sgd").set_params(weight_init="normal_fan_in")
+)
 
 
 # The checks fit each instance for at most max_iter=100 epochs on tiny data:
@@ -50,7 +54,8 @@ def test_every_documented_cost_and_solver_is_checked():
     from skce._codes import SOLVERS as accepted_solvers
     from skce.costs import COSTS as accepted_costs
 
-    assert len(INSTANCES) == len(COSTS) * len(SOLVERS) == 12
+    pairs = {(clf.cost, clf.solver) for clf in INSTANCES}
+    assert pairs == {(c, s) for c in COSTS for s in SOLVERS} and len(pairs) == 12
     assert sorted(COSTS) == sorted(accepted_costs)
     assert sorted(SOLVERS) == sorted(accepted_solvers)
 
