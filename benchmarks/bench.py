@@ -250,7 +250,7 @@ def fit_torch(w, X, y):
     # Start from the weights skce and scikit-learn draw, so that all three
     # train the same network and their accuracies are comparable.
     network = Network(sizes, "relu", "softmax")
-    theta = network.glorot_init(X.dtype, np.random.RandomState(0))
+    theta = network.initial_theta("glorot_uniform", X.dtype, np.random.RandomState(0))
     linear = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
     with torch.no_grad():
         for layer, coef, intercept in zip(linear, *network.views(theta), strict=True):

@@ -44,7 +44,8 @@ def test_gradient_matches_finite_differences(hidden, activation, cost):
     n_outputs = 3
     X, Y, weights, units = _problem(hidden, n_outputs, np.float64)
     network = _network(units, activation, cost)
-    theta = network.glorot_init(np.float64, np.random.RandomState(1))
+    rng = np.random.RandomState(1)
+    theta = network.initial_theta("glorot_uniform", np.float64, rng)
     loss, grad = _evaluate(X, Y, weights, network, theta, cost, 0.3)
 
     step = 1e-6
@@ -78,7 +79,7 @@ def test_gradient_matches_finite_differences(hidden, activation, cost):
 def test_sparse_input_gives_the_dense_result(dtype, hidden):
     X, Y, weights, units = _problem(hidden, 3, dtype, sparse=True, seed=4)
     network = _network(units, "tanh", "log_loss")
-    theta = network.glorot_init(dtype, np.random.RandomState(0))
+    theta = network.initial_theta("glorot_uniform", dtype, np.random.RandomState(0))
     args = (network, theta, "log_loss", 0.1)
     loss_sparse, grad_sparse = _evaluate(X, Y, weights, *args)
     loss_dense, grad_dense = _evaluate(X.toarray(), Y, weights, *args)
@@ -90,7 +91,8 @@ def test_sparse_input_gives_the_dense_result(dtype, hidden):
 def test_weight_two_equals_a_duplicated_row():
     X, Y, _, units = _problem((4,), 3, np.float64, seed=5)
     network = _network(units, "relu", "log_loss")
-    theta = network.glorot_init(np.float64, np.random.RandomState(0))
+    rng = np.random.RandomState(0)
+    theta = network.initial_theta("glorot_uniform", np.float64, rng)
     args = (network, theta, "log_loss", 0.01)
     weights = np.ones(Y.shape[0])
     weights[0] = 2.0

@@ -127,7 +127,8 @@ class _threads:
 def test_sharded_gradient_equals_the_whole(data, n_jobs, cost):
     X, y = data
     network = Network([64, 64, 10], "tanh", COSTS[cost].output_activation)
-    theta = network.glorot_init(np.float64, np.random.RandomState(0))
+    rng = np.random.RandomState(0)
+    theta = network.initial_theta("glorot_uniform", np.float64, rng)
     Y = np.eye(10)[y]
     weights = np.random.RandomState(1).uniform(0.5, 2, len(y))
     args = (kernel_input(X), kernel_targets(Y, weights), COSTS[cost], 0.1)

@@ -52,7 +52,7 @@ def test_huge_inputs_give_finite_loss_and_gradient(digits, cost, dtype, activati
     X = np.ascontiguousarray((X[:50] * 1e4).astype(dtype))  # logits in the thousands
     Y = np.eye(10, dtype=dtype)[y[:50]]
     network = Network([64, 16, 10], activation, COSTS[cost].output_activation)
-    theta = network.glorot_init(dtype, np.random.RandomState(0))
+    theta = network.initial_theta("glorot_uniform", dtype, np.random.RandomState(0))
     grad = np.empty_like(theta)
     problem = Problem(kernel_input(X), kernel_targets(Y, None), COSTS[cost], 1e-4)
     loss = Objective(problem, network)(theta, grad)
