@@ -255,37 +255,26 @@ def shard_sums(
     waiting at the barrier, so it is caught and flagged (NaN sums and
     ``failed``), and the Python caller reports it.
     """
-    if fn is None:
-        shared.costs[s], shared.weights[s] = backprop(
-            X_rows,
-            csr,
-            rows,
-            batch,
-            theta,
-            net,
-            cost,
-            shared.grads[s],
-            shared.bias_sums[s],
-            work,
-            fn,
-            fn_delta,
-        )
+    grads, bias_sums = shared.grads[s], shared.bias_sums[s]
+    args = (
+        X_rows,
+        csr,
+        rows,
+        batch,
+        theta,
+        net,
+        cost,
+        grads,
+        bias_sums,
+        work,
+        fn,
+        fn_delta,
+    )
+    if fn is None:  # built-in costs cannot raise: no exception handling
+        shared.costs[s], shared.weights[s] = backprop(*args)
         return
     try:
-        shared.costs[s], shared.weights[s] = backprop(
-            X_rows,
-            csr,
-            rows,
-            batch,
-            theta,
-            net,
-            cost,
-            shared.grads[s],
-            shared.bias_sums[s],
-            work,
-            fn,
-            fn_delta,
-        )
+        shared.costs[s], shared.weights[s] = backprop(*args)
     except Exception:  # noqa: BLE001 - reported by the caller
         shared.costs[s] = np.nan
         shared.failed[0] = 1
