@@ -611,6 +611,7 @@ def fixed_costs(calls):
     """What a fit of one epoch and a predict_proba of 100 rows cost beyond
     their compiled kernels, on digits (64-100-10, adam, batches of 200)."""
     from skce._boundary import kernel_input, kernel_targets
+    from skce._kernels import Penalty
     from skce._problem import Problem
     from skce._updates import Moments, Optimizer
     from skce.costs import COSTS
@@ -625,7 +626,10 @@ def fixed_costs(calls):
         model = one_epoch()
     network = model._network()
     problem = Problem(
-        kernel_input(X), kernel_targets(np.eye(10)[y], None), COSTS["log_loss"], 1e-4
+        kernel_input(X),
+        kernel_targets(np.eye(10)[y], None),
+        COSTS["log_loss"],
+        Penalty(1e-4, 0.0),
     )
     order = np.random.RandomState(0).permutation(len(y))
     optimizer = Optimizer(2, 1e-3, 0.9, True, 0.9, 0.999, 1e-8)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._boundary import all_finite, check_sample_weight, kernel_input, kernel_targets
 from ._network import Network, fitted_network
-from ._params import check_params, resolve_cost
+from ._params import check_params, penalty_strengths, resolve_cost
 from ._problem import Problem
 from ._progress import Progress
 from ._solvers import solver_function
@@ -101,8 +101,36 @@ class MLPCostClassifier(ClassifierMixin, BaseEstimator):
           batch.
 
     alpha : float, default=0.0001
-        Strength of the L2 regularization term, divided by the sum of the
-        sample weights when added to the loss.
+        Strength of the penalty on the weights (biases are never penalized),
+        divided by the sum of the sample weights when added to the loss.
+
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        The penalty on the weights, as in
+        :class:`~sklearn.linear_model.SGDClassifier`: 'l2' adds
+        :math:`\\frac{\\alpha}{2}\\sum_l \\|W_l\\|^2` (scikit-learn's MLP),
+        'l1' :math:`\\alpha \\sum_l \\|W_l\\|_1`, 'elasticnet'
+        ``l1_ratio`` of the L1 term and ``1 - l1_ratio`` of the L2 term, None
+        nothing. 'gd', 'sgd' and 'adam' follow the L1 term's subgradient
+        (``sign(w)``, 0 at 0, as Nielsen does); 'lbfgs' splits each weight
+        into a positive and a negative part with bounds, which solves the
+        non-smooth problem exactly and sets weights exactly to 0. See the
+        user guide's "Regularization".
+
+    l1_ratio : float, default=0.15
+        The share of the L1 term in the 'elasticnet' penalty, in [0, 1]
+        (0: 'l2', 1: 'l1'). Only used with ``penalty='elasticnet'``.
+
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden units during training, in [0, 1): one
+        rate for every hidden layer, or one per hidden layer. Each epoch
+        every hidden unit of every training row is dropped with that
+        probability and the kept ones are scaled by ``1 / (1 - rate)``
+        (inverted dropout), so prediction, which never drops, needs no
+        rescaling. The masks are drawn from a counter-based generator keyed
+        by ``random_state``, the epoch, the row and the unit: a fit is
+        deterministic for an int ``random_state`` and the same for every
+        ``n_jobs``. Used by 'gd', 'sgd' and 'adam'; refused with 'lbfgs',
+        whose line search needs a deterministic objective.
 
     batch_size : int or 'auto', default='auto'
         Size of the mini-batches of 'sgd' and 'adam'; 'auto' means
@@ -250,7 +278,7 @@ callable, default='glorot_uniform'
         Bias vectors; the ith vector belongs to layer i + 1.
 
     loss_ : float
-        The loss (mean cost plus L2 term) after the last epoch or iteration.
+        The loss (mean cost plus penalty) after the last epoch or iteration.
 
     best_loss_ : float or None
         Minimum of ``loss_curve_`` ('gd', 'sgd' and 'adam'); None with early
@@ -265,7 +293,7 @@ callable, default='glorot_uniform'
         None.
 
     validation_loss_curve_ : list of float or None
-        Validation cost (weighted mean, without the L2 term) of each epoch or
+        Validation cost (weighted mean, without the penalty) of each epoch or
         iteration when there is a validation set, else None.
 
     best_validation_score_ : float or None
@@ -302,9 +330,10 @@ callable, default='glorot_uniform'
 
     Notes
     -----
-    The objective is the weighted mean of the per-sample cost plus
-    :math:`\\frac{\\alpha}{2}\\sum_l \\|W_l\\|^2` divided by the sum of the
-    sample weights, as in scikit-learn. The costs and their output errors
+    The objective is the weighted mean of the per-sample cost plus the
+    penalty divided by the sum of the sample weights, with the default
+    penalty :math:`\\frac{\\alpha}{2}\\sum_l \\|W_l\\|^2` as in
+    scikit-learn. The costs and their output errors
     :math:`\\delta = \\partial C / \\partial z`:
 
     =================== ======== ================================ ================
@@ -357,6 +386,9 @@ callable, default='glorot_uniform'
         cost="log_loss",
         solver="adam",
         alpha=0.0001,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
@@ -386,6 +418,9 @@ callable, default='glorot_uniform'
         self.cost = cost
         self.solver = solver
         self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -691,7 +726,7 @@ callable, default='glorot_uniform'
         previous one.
         """
         params = {name: getattr(self, name) for name in _parameter_names(type(self))}
-        hidden_layer_sizes = check_params(params, type(self).__name__)
+        hidden_layer_sizes, dropout_rates = check_params(params, type(self).__name__)
         config = SolverConfig.from_params(params)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -776,7 +811,8 @@ callable, default='glorot_uniform'
             kernel_input(arrays[0]),
             kernel_targets(arrays[1], arrays[2] if len(arrays) > 2 else None),
             cost,
-            self.alpha,
+            penalty_strengths(self.penalty, self.alpha, self.l1_ratio),
+            dropout_rates,
         )
         shards = n_shards(self.n_jobs)
         problem = ShardedProblem(*inputs, shards) if shards > 1 else Problem(*inputs)

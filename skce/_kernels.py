@@ -86,6 +86,28 @@ class Net(NamedTuple):
     output: int
 
 
+class Penalty(NamedTuple):
+    """Strengths of the penalty on the weights: ``l2`` of
+    :math:`\\tfrac{1}{2}\\|W\\|^2` and ``l1`` of :math:`\\|W\\|_1`."""
+
+    l2: float
+    l1: float
+
+
+class Dropout(NamedTuple):
+    """Inverted dropout of the hidden units during training.
+
+    ``rates`` (float64) holds one rate per hidden layer; ``key`` (uint64,
+    from ``dropout_key``) fixes the masks of one epoch. Whether unit ``j``
+    of row ``r`` is dropped depends on ``(key, r, j)`` only, with ``r`` the
+    row's index in the training data and ``j`` counted across the hidden
+    layers: not on the batches, shards or threads the row goes through.
+    """
+
+    rates: np.ndarray
+    key: np.uint64
+
+
 @helper
 def sigmoid(z):
     """Logistic function of a scalar, without overflow for any finite ``z``."""
@@ -122,6 +144,118 @@ def logsumexp(values, exps):
         exps[j] = term
         total += term
     return shift + np.log(total), total
+
+
+# SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): its output for the
+# counter c under the key k is mix64(k + (c + 1) * GOLDEN_GAMMA), a hash of
+# the counter that passes BigCrush; chained for (seed, epoch), row and unit.
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+@helper
+def keyed(key, counter):
+    """SplitMix64's 64-bit output for ``counter`` (an int >= 0) under ``key``."""
+    z = key + np.uint64(counter + 1) * _GOLDEN_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
+
+
+@kernel
+def dropout_key(seed, epoch):
+    """The ``Dropout.key`` of epoch ``epoch`` (an int >= 0) of a fit whose
+    masks are seeded by ``seed`` (an int in [0, 2**63))."""
+    return keyed(np.uint64(seed), epoch)
+
+
+@helper
+def kept(row_key, unit, rate):
+    """Whether ``unit`` is kept: a uniform draw in [0, 1) from its 53 top
+    bits is at least ``rate``."""
+    return (keyed(row_key, unit) >> np.uint64(11)) * (1.0 / 9007199254740992.0) >= rate
+
+
+@helper
+def first_unit(net, layer):
+    """The index of hidden layer ``layer``'s first unit across hidden layers."""
+    total = 0
+    for hidden in range(1, layer + 1):
+        total += net.layer_units[hidden]
+    return total
+
+
+@kernel
+def dropout_scales(dropout, rows, net, layer):
+    """The factors dropout multiplies hidden layer ``layer``'s outputs of the
+    rows ``rows`` by: 0 where a unit is dropped, ``1 / (1 - rate)`` where it
+    is kept; ``(n_rows, n_units)`` float64. What the training kernels apply,
+    as a matrix (for tests and for readers)."""
+    n_units = net.layer_units[layer + 1]
+    scales = np.empty((rows.shape[0], n_units))
+    rate = dropout.rates[layer]
+    unit = first_unit(net, layer)
+    for i in range(rows.shape[0]):
+        row_key = keyed(dropout.key, rows[i])
+        for j in range(n_units):
+            scales[i, j] = 1.0 / (1.0 - rate) if kept(row_key, unit + j, rate) else 0.0
+    return scales
+
+
+@helper
+def drop_units(A, rows, dropout, net, layer):
+    """Dropout of hidden layer ``layer`` on its outputs ``A`` in place: each
+    unit zeroed with probability ``rate``, else scaled by ``1 / (1 - rate)``."""
+    rate = dropout.rates[layer]
+    if rate == 0.0:
+        return
+    scale = 1.0 / (1.0 - rate)
+    unit = first_unit(net, layer)
+    for i in range(A.shape[0]):
+        row_key = keyed(dropout.key, rows[i])
+        for j in range(A.shape[1]):
+            A[i, j] = A[i, j] * scale if kept(row_key, unit + j, rate) else 0.0
+
+
+@helper
+def derivative(code, a):
+    """The activation's derivative at the output ``a`` (see below)."""
+    if code == ACT_LOGISTIC:
+        return a * (1.0 - a)
+    if code == ACT_TANH:
+        return 1.0 - a * a
+    if code == ACT_RELU:
+        return 1.0 if a != 0.0 else 0.0
+    return 1.0
+
+
+@helper
+def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer):
+    """``multiply_by_derivative`` for a hidden layer with dropout: ``A`` holds
+    the dropped and scaled outputs, ``D`` the error with respect to them.
+
+    A dropped unit passes no error back. A kept one multiplies it by the
+    scale and by the derivative at its output before scaling, recovered as
+    ``A * (1 - rate)`` (to rounding); the mask is drawn again, as it costs
+    less than storing it.
+    """
+    rate = dropout.rates[layer]
+    if rate == 0.0:
+        for i in range(A.shape[0]):
+            for j in range(A.shape[1]):
+                D[i, j] *= derivative(code, A[i, j])
+        return
+    keep = 1.0 - rate
+    scale = 1.0 / keep
+    unit = first_unit(net, layer)
+    for i in range(A.shape[0]):
+        row_key = keyed(dropout.key, rows[i])
+        for j in range(A.shape[1]):
+            if kept(row_key, unit + j, rate):
+                D[i, j] *= scale * derivative(code, A[i, j] * keep)
+            else:
+                D[i, j] = 0.0
 
 
 @kernel
@@ -222,12 +356,13 @@ def csr_rows_transpose_dot(csr, rows, delta, out):
 
 
 @helper
-def forward(X, csr, rows, theta, net, work):
+def forward(X, csr, rows, theta, net, work, dropout):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
-    Writes every layer's output into ``work``: hidden layers activated, the
-    last layer left as logits ``z``. Returns the offset of the logits in
-    ``work``; they form an ``(n_rows, layer_units[-1])`` block.
+    Writes every layer's output into ``work``: hidden layers activated (and,
+    with a ``Dropout``, dropped; None in prediction), the last layer left as
+    logits ``z``. Returns the offset of the logits in ``work``; they form an
+    ``(n_rows, layer_units[-1])`` block.
     """
     n_rows = rows.shape[0]
     n_weight_layers = net.layer_units.shape[0] - 1
@@ -245,8 +380,11 @@ def forward(X, csr, rows, theta, net, work):
             np.dot(X, W, Z)
         else:
             csr_rows_dot(csr, rows, W, Z)
-        code = net.activation if layer < n_weight_layers - 1 else ACT_IDENTITY
+        hidden = layer < n_weight_layers - 1
+        code = net.activation if hidden else ACT_IDENTITY
         add_bias_and_activate(code, Z, layer_biases(theta, net, layer))
+        if dropout is not None and hidden:
+            drop_units(Z, rows, dropout, net, layer)
         prev = out
         out += n_rows * n_out
     return prev
@@ -351,7 +489,19 @@ def output_cost_and_delta(
 
 @kernel
 def backprop(
-    X, csr, rows, targets, theta, net, cost, grad, bias_sums, work, fn, fn_delta
+    X,
+    csr,
+    rows,
+    targets,
+    theta,
+    net,
+    cost,
+    grad,
+    bias_sums,
+    work,
+    dropout,
+    fn,
+    fn_delta,
 ):
     """Unnormalised sums of a batch: cost, gradient and weight.
 
@@ -369,7 +519,7 @@ def backprop(
     n_weight_layers = units.shape[0] - 1
     n_out = units[n_weight_layers]
 
-    logits = forward(X, csr, rows, theta, net, work)
+    logits = forward(X, csr, rows, theta, net, work, dropout)
     widest = 0
     for layer in range(1, units.shape[0]):
         widest = max(widest, units[layer])
@@ -417,40 +567,67 @@ def backprop(
             # delta of the layer below: (D @ W.T) * f'(A_in)
             D_in = work[spare : spare + n_rows * n_in].reshape((n_rows, n_in))
             np.dot(D, layer_weights(theta, net, layer).T, D_in)
-            multiply_by_derivative(
-                net.activation,
-                work[a_in:output_end],
-                work[spare : spare + n_rows * n_in],
-            )
+            if dropout is None:
+                multiply_by_derivative(
+                    net.activation,
+                    work[a_in:output_end],
+                    work[spare : spare + n_rows * n_in],
+                )
+            else:
+                A_in = work[a_in:output_end].reshape((n_rows, n_in))
+                multiply_by_dropped_derivative(
+                    net.activation, A_in, D_in, rows, dropout, net, layer - 1
+                )
             current, spare = spare, current
             output_end = a_in
     return cost_sum, weight_sum
 
 
 @kernel
-def finish_gradient(theta, net, alpha, cost_sum, weight_sum, grad, bias_sums):
+def finish_gradient(theta, net, penalty, cost_sum, weight_sum, grad, bias_sums):
     """The regularized mean cost and its gradient, from a batch's sums.
 
     .. math::
 
-        L = \\frac{\\sum_i w_i C_i + \\tfrac{\\alpha}{2} \\sum_l \\|W_l\\|^2}
-                 {\\sum_i w_i}
+        L = \\frac{\\sum_i w_i C_i + \\lambda_2 \\tfrac{1}{2} \\sum_l \\|W_l\\|^2
+                   + \\lambda_1 \\sum_l \\|W_l\\|_1}{\\sum_i w_i}
 
-    the objective of scikit-learn's MLP (``w_i = 1`` without sample weights).
-    ``grad`` holds the sums of ``backprop`` and is overwritten with
-    :math:`\\nabla L`: weights :math:`(\\text{sum} + \\alpha W) / \\sum_i w_i`,
-    biases ``bias_sums / sum_i w_i``. Returns :math:`L` as a float64.
+    with ``penalty = (l2, l1)`` the strengths :math:`(\\lambda_2, \\lambda_1)`;
+    ``(alpha, 0)`` is the objective of scikit-learn's MLP (``w_i = 1``
+    without sample weights). ``grad`` holds the sums of ``backprop`` and is
+    overwritten with :math:`\\nabla L`: weights :math:`(\\text{sum} +
+    \\lambda_2 W + \\lambda_1 \\operatorname{sgn} W) / \\sum_i w_i` (the
+    subgradient with :math:`\\operatorname{sgn} 0 = 0`), biases
+    ``bias_sums / sum_i w_i``. Returns :math:`L` as a float64.
     """
-    penalty = 0.0
+    squares = 0.0
+    absolutes = 0.0
     for layer in range(net.layer_units.shape[0] - 2, -1, -1):
         w_flat = theta[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
         g_flat = grad[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
-        penalty += np.dot(w_flat, w_flat)  # BLAS: a plain loop would not vectorize
-        for k in range(w_flat.shape[0]):
-            g_flat[k] = (g_flat[k] + alpha * w_flat[k]) / weight_sum
+        squares += np.dot(w_flat, w_flat)  # BLAS: a plain loop would not vectorize
+        if penalty.l1 == 0.0:
+            for k in range(w_flat.shape[0]):
+                g_flat[k] = (g_flat[k] + penalty.l2 * w_flat[k]) / weight_sum
+        else:
+            for k in range(w_flat.shape[0]):
+                w = w_flat[k]
+                absolutes += abs(w)
+                step = penalty.l2 * w + penalty.l1 * ((w > 0.0) - (w < 0.0))
+                g_flat[k] = (g_flat[k] + step) / weight_sum
         for k in range(net.offsets[2 * layer + 1], net.offsets[2 * layer + 2]):
             grad[k] = bias_sums[k] / weight_sum
-    return (cost_sum + 0.5 * alpha * penalty) / weight_sum
+    return penalized(cost_sum, penalty, squares, absolutes) / weight_sum
+
+
+@helper
+def penalized(cost_sum, penalty, squares, absolutes):
+    """The cost sum plus the penalty, given the weights' sum of squares and
+    of absolute values (the L2 case adds exactly what scikit-learn adds)."""
+    total = cost_sum + 0.5 * penalty.l2 * squares
+    if penalty.l1 != 0.0:
+        total += penalty.l1 * absolutes
+    return total
 
 
 @kernel
@@ -468,7 +645,7 @@ def predict_logits(X, csr, theta, net, chunk):
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         rows = np.arange(start, stop)
-        logits = forward(X[start:stop], csr, rows, theta, net, work)
+        logits = forward(X[start:stop], csr, rows, theta, net, work, None)
         for i in range(stop - start):
             for j in range(n_out):
                 Z[start + i, j] = work[logits + i * n_out + j]
@@ -524,6 +701,7 @@ def chunked_backprop(
     parts,
     work,
     chunk,
+    dropout,
     fn,
     fn_delta,
 ):
@@ -556,6 +734,7 @@ def chunked_backprop(
             part_grad,
             part_bias,
             work,
+            dropout,
             fn,
             fn_delta,
         )

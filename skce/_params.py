@@ -11,10 +11,12 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._codes import ACTIVATION_CODES, SOLVERS
+from ._kernels import Penalty
 from ._network import WEIGHT_INITS
 from .costs import COSTS, Cost
 
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
+PENALTIES = ("l2", "l1", "elasticnet")
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -89,6 +91,23 @@ def _random_state():
     return check, "None, an int in [0, 2**32 - 1] or a numpy.random.RandomState"
 
 
+_dropout_rate, _DROPOUT_RATE = _number("float", 0, 1, high_closed=False)
+
+
+def _dropout():
+    def check(value):
+        if isinstance(value, str):
+            return False
+        if _dropout_rate(value):
+            return True
+        try:
+            return all(_dropout_rate(rate) for rate in value)
+        except TypeError:
+            return False
+
+    return check, f"{_DROPOUT_RATE} or a sequence of them, one per hidden layer"
+
+
 def _batch_size():
     positive_int, _ = _number("int", 1, None)
     return (
@@ -106,6 +125,12 @@ CONSTRAINTS = {
     ),
     "solver": _options(*SOLVERS),
     "alpha": _number("float", 0, None),
+    "penalty": (
+        lambda value: value is None or (isinstance(value, str) and value in PENALTIES),
+        f"a str among {sorted(PENALTIES)!r} or None",
+    ),
+    "l1_ratio": _number("float", 0, 1),
+    "dropout": _dropout(),
     "batch_size": _batch_size(),
     "learning_rate": _options(*LEARNING_RATES),
     "learning_rate_init": _number("float", 0, None, low_closed=False),
@@ -148,7 +173,8 @@ def check_params(params, name):
     """Raise :class:`InvalidParameterError` naming the first invalid parameter.
 
     ``params`` are an estimator's ``get_params(deep=False)``, ``name`` its
-    class name. Returns the hidden layer sizes as a tuple of ints.
+    class name. Returns the hidden layer sizes as a tuple of ints and the
+    dropout rate of each hidden layer (float64).
     """
     for key, (check, text) in CONSTRAINTS.items():
         value = params[key]
@@ -159,7 +185,44 @@ def check_params(params, name):
             )
     if isinstance(params["cost"], Cost):
         params["cost"].check()
-    return hidden_layer_sizes(params["hidden_layer_sizes"], name)
+    sizes = hidden_layer_sizes(params["hidden_layer_sizes"], name)
+    rates = dropout_rates(params["dropout"], len(sizes), name)
+    if params["solver"] == "lbfgs" and rates.any():
+        raise InvalidParameterError(
+            f"dropout={params['dropout']!r} cannot be used with solver='lbfgs': "
+            "dropout makes the objective random, and L-BFGS's line search needs "
+            "a deterministic one. Use solver='gd', 'sgd' or 'adam', or dropout=0."
+        )
+    return sizes, rates
+
+
+def dropout_rates(value, n_hidden, name="MLPCostClassifier"):
+    """The ``dropout`` parameter as one rate per hidden layer (float64)."""
+    if _dropout_rate(value):
+        return np.full(n_hidden, float(value))
+    rates = np.array([float(rate) for rate in value], dtype=np.float64)
+    if rates.shape[0] != n_hidden:
+        raise InvalidParameterError(
+            f"The 'dropout' parameter of {name} has {rates.shape[0]} rate(s) but "
+            f"the network has {n_hidden} hidden layer(s): give one rate per "
+            "hidden layer, or a float for all of them."
+        )
+    return rates
+
+
+def penalty_strengths(penalty, alpha, l1_ratio):
+    """The ``Penalty`` of the kernels for the ``penalty``, ``alpha`` and
+    ``l1_ratio`` parameters, with ``SGDClassifier``'s meaning:
+    ``alpha * ((1 - l1_ratio) / 2 * ||W||^2 + l1_ratio * ||W||_1)`` for
+    'elasticnet'; 'l2' and 'l1' are the ratios 0 and 1; None is no penalty."""
+    alpha = float(alpha)
+    if penalty is None:
+        return Penalty(0.0, 0.0)
+    if penalty == "l2":
+        return Penalty(alpha, 0.0)
+    if penalty == "l1":
+        return Penalty(0.0, alpha)
+    return Penalty(alpha * (1.0 - l1_ratio), alpha * l1_ratio)
 
 
 def resolve_cost(cost):

@@ -19,7 +19,7 @@ row shards add up to the sums of all rows.
 import numpy as np
 
 from ._blas import blas_threads
-from ._kernels import backprop, finish_gradient, workspace_size
+from ._kernels import Dropout, backprop, dropout_key, finish_gradient, workspace_size
 from ._updates import run_epoch
 
 
@@ -35,17 +35,24 @@ class Problem:
     cost : skce.costs.Cost
         The cost, whose ``code`` (or, for a user's cost, whose jitted
         functions) the kernels compute.
-    alpha : float
-        Strength of the L2 penalty.
+    penalty : Penalty
+        Strengths of the L2 and L1 penalties on the weights.
+    dropout_rates : ndarray of float64, default=None
+        Dropout rate of each hidden layer; None (or all zero): no dropout.
     """
 
-    def __init__(self, x, targets, cost, alpha):
+    def __init__(self, x, targets, cost, penalty, dropout_rates=None):
         self.x = x
         self.targets = targets
         self.cost = cost
         self.cost_code = cost.kernel_code
         self.cost_functions = cost.kernel_functions()
-        self.alpha = float(alpha)
+        self.penalty = penalty
+        self.dropout_rates = (
+            None
+            if dropout_rates is None or not np.any(dropout_rates)
+            else np.ascontiguousarray(dropout_rates, dtype=np.float64)
+        )
         self.n_samples = targets.Y.shape[0]
         self._rows = None  # arange(n_samples), made on first use
         self._work = None
@@ -55,12 +62,20 @@ class Problem:
         context manager; see ``_blas``)."""
         return blas_threads(network.layer_units, n_rows)
 
-    def sums(self, network, theta, grad, bias_sums):
+    def dropout(self, seed, epoch):
+        """The ``Dropout`` of epoch ``epoch`` of a fit seeded by ``seed``, or
+        None without dropout."""
+        if self.dropout_rates is None:
+            return None
+        return Dropout(self.dropout_rates, np.uint64(dropout_key(seed, epoch)))
+
+    def sums(self, network, theta, grad, bias_sums, dropout=None):
         """Sums of the cost, gradient and weights over all rows.
 
         Overwrites the weight segments of ``grad`` and the bias segments of
         ``bias_sums`` (see ``_kernels.backprop``); returns ``(cost_sum,
-        weight_sum)``.
+        weight_sum)``. ``dropout`` is a ``Dropout`` of ``self.dropout`` or
+        None.
         """
         if self._work is None:
             self._rows = np.arange(self.n_samples)
@@ -76,10 +91,13 @@ class Problem:
             grad,
             bias_sums,
             self._work,
+            dropout,
             *self.cost_functions,
         )
 
-    def run_epoch(self, network, theta, optimizer, moments, step, order, batch_size):
+    def run_epoch(
+        self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
+    ):
         """One epoch of mini-batch steps on ``theta`` and ``moments`` in place.
 
         ``order`` is the epoch's row permutation, or None to take the rows
@@ -95,10 +113,11 @@ class Problem:
             theta,
             network.kernel,
             self.cost_code,
-            self.alpha,
+            self.penalty,
             optimizer,
             moments,
             step,
+            dropout,
             *self.cost_functions,
         )
 
@@ -106,23 +125,26 @@ class Problem:
 class Objective:
     """The full-batch objective of ``gd`` and ``lbfgs``: loss and gradient.
 
-    ``objective(theta, grad)`` returns the mean cost plus the L2 term, and
-    overwrites ``grad`` with its gradient, from the problem's sums.
+    ``objective(theta, grad)`` returns the mean cost plus the penalty, and
+    overwrites ``grad`` with its gradient, from the problem's sums (with
+    ``dropout``, those of one random thinning of the network). ``penalty``
+    replaces the problem's (L-BFGS adds the L1 term itself).
     """
 
-    def __init__(self, problem, network):
+    def __init__(self, problem, network, penalty=None):
         self.problem = problem
         self.network = network
+        self.penalty = problem.penalty if penalty is None else penalty
         self.bias_sums = np.empty(network.n_parameters)
 
-    def __call__(self, theta, grad):
+    def __call__(self, theta, grad, dropout=None):
         cost_sum, weight_sum = self.problem.sums(
-            self.network, theta, grad, self.bias_sums
+            self.network, theta, grad, self.bias_sums, dropout
         )
         return finish_gradient(
             theta,
             self.network.kernel,
-            self.problem.alpha,
+            self.penalty,
             cost_sum,
             weight_sum,
             grad,

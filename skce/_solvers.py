@@ -33,12 +33,17 @@ def fit_lbfgs(
     if incremental:
         raise ValueError("L-BFGS has no incremental (partial_fit) mode.")
     theta = state.theta
-    objective = Objective(problem, network)
+    if problem.penalty.l1 == 0.0:
+        variables = _Unchanged(theta, problem)
+    else:
+        variables = _SplitWeights(theta, network.weight_mask(), problem)
+    objective = Objective(problem, network, variables.penalty)
     grad = np.empty_like(theta)
 
     def loss_grad(x):
-        theta[:] = x
-        return objective(theta, grad), grad.astype(np.float64)
+        variables.to_theta(x, theta)
+        loss = objective(theta, grad)
+        return variables.loss_grad(loss, grad, x)
 
     curve = []
     if validation is not None:
@@ -48,16 +53,18 @@ def fit_lbfgs(
         curve.append(np.float64(intermediate_result.fun))
         progress.loss(len(curve), curve[-1])
         if validation is not None:
-            x = intermediate_result.x.astype(theta.dtype)
+            x = np.empty_like(theta)
+            variables.to_theta(intermediate_result.x, x)
             _record_validation(state, validation, network, problem, x, config, progress)
         progress.end_epoch()
 
     with problem.blas_threads(network, problem.n_samples):
         result = scipy.optimize.minimize(
             loss_grad,
-            theta.astype(np.float64),
+            variables.start,
             method="L-BFGS-B",
             jac=True,
+            bounds=variables.bounds,
             callback=record,
             options={
                 "maxfun": config.max_fun,
@@ -70,7 +77,7 @@ def fit_lbfgs(
             f"L-BFGS diverged: the loss became {result.fun}. Scale the input data "
             "or increase alpha. The estimator is left as it was before this fit."
         )
-    theta[:] = result.x
+    variables.to_theta(result.x, theta)
     state.n_iter = min(int(result.nit), config.max_iter)
     state.loss = np.float64(result.fun)
     state.loss_curve = curve
@@ -85,6 +92,68 @@ def fit_lbfgs(
             ConvergenceWarning,
         )
     return state
+
+
+class _Unchanged:
+    """L-BFGS's variables are the parameters themselves (no L1 term)."""
+
+    bounds = None
+
+    def __init__(self, theta, problem):
+        self.start = theta.astype(np.float64)
+        self.penalty = problem.penalty
+
+    def to_theta(self, x, theta):
+        theta[:] = x
+
+    def loss_grad(self, loss, grad, x):
+        return loss, grad.astype(np.float64)
+
+
+class _SplitWeights:
+    """L-BFGS-B's variables for an L1 term: each weight split as ``w = u - v``.
+
+    With bounds ``u, v >= 0``, ``|w|`` is ``u + v`` wherever one of the two
+    is 0, as it is at any minimum (lowering both by the smaller lowers the
+    objective): the non-smooth problem becomes a smooth one with bounds,
+    which L-BFGS-B solves as it is, and a weight whose two parts both end at
+    their bound is exactly 0. The variables are ``theta`` with ``u`` in
+    place of the weights, followed by ``v``; the biases are free. The
+    kernels compute the smooth part (cost and L2 term) on ``w``.
+    """
+
+    def __init__(self, theta, weight_mask, problem):
+        self.mask = weight_mask
+        self.n = theta.shape[0]
+        self.penalty = type(problem.penalty)(problem.penalty.l2, 0.0)
+        targets = problem.targets
+        weight_sum = (
+            targets.weights.sum(dtype=np.float64)
+            if targets.has_weight
+            else problem.n_samples
+        )
+        self.l1 = problem.penalty.l1 / float(weight_sum)  # as finish_gradient
+        w = theta[weight_mask].astype(np.float64)
+        u = theta.astype(np.float64)
+        u[weight_mask] = np.maximum(w, 0.0)
+        self.start = np.concatenate([u, np.maximum(-w, 0.0)])
+        self.bounds = [(0.0, None) if is_w else (None, None) for is_w in weight_mask]
+        self.bounds += [(0.0, None)] * w.shape[0]
+
+    def to_theta(self, x, theta):
+        theta[:] = x[: self.n]
+        theta[self.mask] -= x[self.n :]
+
+    def loss_grad(self, loss, grad, x):
+        """The split objective and its gradient from the smooth part's."""
+        gradient = np.empty_like(x)
+        gradient[: self.n] = grad
+        g_w = gradient[: self.n][self.mask]
+        gradient[: self.n][self.mask] = g_w + self.l1
+        gradient[self.n :] = self.l1 - g_w
+        return loss + self.l1 * x[self.n :].sum() + self.l1 * x[: self.n][
+            self.mask
+        ].sum(), gradient
 
 
 def fit_first_order(
@@ -127,6 +196,8 @@ def fit_first_order(
         if order is None or order.shape[0] != n_samples:
             order = np.arange(n_samples)
     moments = Moments(state.velocity, state.m, state.v)
+    if problem.dropout_rates is not None and state.dropout_seed is None:
+        state.dropout_seed = int(state.random_state.randint(2**63, dtype=np.int64))
 
     state.n_iter = 0
     with problem.blas_threads(network, batch_size):
@@ -140,10 +211,13 @@ def fit_first_order(
                 permutation = np.arange(n_samples)
                 state.random_state.shuffle(permutation)
                 order = order[permutation]
+            dropout = problem.dropout(state.dropout_seed, state.dropout_epoch)
+            if dropout is not None:
+                state.dropout_epoch += 1
             if solver == SOLVER_GD:
                 # The mean of the batch losses weighted by their sizes, as for
                 # the mini-batch solvers: here one batch of all rows.
-                loss = objective(state.theta, grad) * n_samples / n_samples
+                loss = objective(state.theta, grad, dropout) * n_samples / n_samples
                 if np.isfinite(loss):
                     state.step = optimizer_step(
                         optimizer, state.theta, grad, moments, state.step
@@ -157,6 +231,7 @@ def fit_first_order(
                     state.step,
                     order,
                     batch_size,
+                    dropout,
                 )
             if not np.isfinite(loss):
                 raise ValueError(

@@ -115,6 +115,11 @@ class TrainingState:
     random_state: object = None
     split_state: tuple | None = None
     row_order: np.ndarray | None = None
+    # Dropout: the seed of the masks, drawn from the stream by the first
+    # fit with dropout, and the epochs trained with it so far; together
+    # they key each epoch's masks (``_kernels.Dropout``).
+    dropout_seed: int | None = None
+    dropout_epoch: int = 0
 
     # Fields shown as public fitted attributes, under the estimator's names.
     PUBLIC = {

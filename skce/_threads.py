@@ -98,7 +98,7 @@ class ShardedProblem(Problem):
 
     Parameters
     ----------
-    x, targets, cost, alpha
+    x, targets, cost, penalty, dropout_rates
         As for ``Problem``.
     n_shards : int
         Number of row blocks, >= 2; the result depends on it alone.
@@ -107,8 +107,10 @@ class ShardedProblem(Problem):
         ``n_shards``.
     """
 
-    def __init__(self, x, targets, cost, alpha, n_shards, n_threads=None):
-        super().__init__(x, targets, cost, alpha)
+    def __init__(
+        self, x, targets, cost, penalty, dropout_rates, n_shards, n_threads=None
+    ):
+        super().__init__(x, targets, cost, penalty, dropout_rates)
         self.n_shards = n_shards
         self.n_threads = min(n_shards, n_threads or threads_available())
         self._pool = None
@@ -147,16 +149,16 @@ class ShardedProblem(Problem):
 
     # -- full batch -------------------------------------------------------
 
-    def sums(self, network, theta, grad, bias_sums):
+    def sums(self, network, theta, grad, bias_sums, dropout=None):
         if not self.splits(network, self.n_samples):
-            return super().sums(network, theta, grad, bias_sums)
+            return super().sums(network, theta, grad, bias_sums, dropout)
         if self._blocks is None:
             self._blocks = [
                 self._block(network, theta.dtype, s) for s in range(self.n_shards)
             ]
         with single_threaded_blas():
             sums = self._run(
-                [self._block_sums(b, network, theta) for b in self._blocks]
+                [self._block_sums(b, network, theta, dropout) for b in self._blocks]
             )
         grad[...] = 0.0
         bias_sums[...] = 0.0
@@ -165,7 +167,7 @@ class ShardedProblem(Problem):
             bias_sums += block.bias_sums
         return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
 
-    def _block_sums(self, block, network, theta):
+    def _block_sums(self, block, network, theta, dropout):
         def task():
             return chunked_backprop(
                 block.X,
@@ -180,6 +182,7 @@ class ShardedProblem(Problem):
                 block.parts,
                 block.work,
                 block.chunk,
+                dropout,
                 *self.cost_functions,
             )
 
@@ -211,10 +214,12 @@ class ShardedProblem(Problem):
 
     # -- mini-batches -----------------------------------------------------
 
-    def run_epoch(self, network, theta, optimizer, moments, step, order, batch_size):
+    def run_epoch(
+        self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
+    ):
         if not self.splits(network, min(batch_size, self.n_samples)):
             return super().run_epoch(
-                network, theta, optimizer, moments, step, order, batch_size
+                network, theta, optimizer, moments, step, order, batch_size, dropout
             )
         if self._shared is None or self._shared.grad.dtype != theta.dtype:
             k, size = self.n_shards, network.n_parameters
@@ -224,7 +229,7 @@ class ShardedProblem(Problem):
                 costs=np.zeros(k),
                 weights=np.zeros(k),
                 grad=np.zeros(size, dtype=theta.dtype),
-                penalties=np.zeros(k),
+                penalties=np.zeros((k, 2)),
                 sync=np.zeros(16, dtype=np.int64),
                 failed=np.zeros(1, dtype=np.int64),
             )
@@ -243,11 +248,12 @@ class ShardedProblem(Problem):
                 theta,
                 network.kernel,
                 self.cost_code,
-                self.alpha,
+                self.penalty,
                 optimizer,
                 moments,
                 step,
                 self._shared,
+                dropout,
                 *self.cost_functions,
             )
 
@@ -259,7 +265,14 @@ class ShardedProblem(Problem):
             # not be kept: the same epoch on one thread, on copies, raises it.
             copies = type(moments)(*(vector.copy() for vector in moments))
             super().run_epoch(
-                network, theta.copy(), optimizer, copies, step, order, batch_size
+                network,
+                theta.copy(),
+                optimizer,
+                copies,
+                step,
+                order,
+                batch_size,
+                dropout,
             )
             raise ValueError("The custom cost raised an error in a sharded epoch.")
         return results[0]

@@ -18,6 +18,7 @@ from ._kernels import (
     finish_gradient,
     helper,
     kernel,
+    penalized,
     workspace_size,
 )
 
@@ -169,10 +170,11 @@ def run_epoch(
     theta,
     net,
     cost,
-    alpha,
+    penalty,
     optimizer,
     moments,
     step,
+    dropout=None,
     fn=None,
     fn_delta=None,
 ):
@@ -181,7 +183,8 @@ def run_epoch(
     ``order`` is the row permutation of this epoch (drawn in Python). With
     ``in_order`` it is ``arange(n)``, and batches are read as contiguous
     slices instead of being gathered. After each batch ``optimizer`` updates
-    ``theta`` and ``moments`` in place.
+    ``theta`` and ``moments`` in place. ``penalty`` and ``dropout`` are as
+    for ``finish_gradient`` and ``backprop``.
 
     Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
     batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
@@ -211,11 +214,12 @@ def run_epoch(
             grad,
             bias_sums,
             work,
+            dropout,
             fn,
             fn_delta,
         )
         batch_loss = finish_gradient(
-            theta, net, alpha, cost_sum, weight_sum, grad, bias_sums
+            theta, net, penalty, cost_sum, weight_sum, grad, bias_sums
         )
         if not np.isfinite(batch_loss):
             return batch_loss, step
@@ -230,7 +234,8 @@ class ShardBuffers(NamedTuple):
     ``grads`` (dtype) and ``bias_sums`` (float64) hold each shard's sums
     from ``backprop``, shaped ``(n_shards, n_parameters)``; ``costs`` and
     ``weights`` its cost and weight sums; ``grad`` the batch's gradient;
-    ``penalties`` each parameter range's share of the L2 term; ``sync``
+    ``penalties`` (``(n_shards, 2)``) each parameter range's share of the
+    weights' sum of squares and of absolute values; ``sync``
     (int64, zeros) the barrier's counters; ``failed`` (int64) is set when a
     user's cost raised in some thread.
     """
@@ -247,7 +252,7 @@ class ShardBuffers(NamedTuple):
 
 @helper
 def shard_sums(
-    X_rows, csr, rows, batch, theta, net, cost, shared, s, work, fn, fn_delta
+    X_rows, csr, rows, batch, theta, net, cost, shared, s, work, dropout, fn, fn_delta
 ):
     """``backprop`` of one shard into its slot ``s`` of ``shared``.
 
@@ -267,6 +272,7 @@ def shard_sums(
         grads,
         bias_sums,
         work,
+        dropout,
         fn,
         fn_delta,
     )
@@ -281,11 +287,13 @@ def shard_sums(
 
 
 @helper
-def finish_range(theta, net, alpha, shared, n_shards, weight_sum, lo, hi):
+def finish_range(theta, net, penalty, shared, n_shards, weight_sum, lo, hi, out):
     """Add the shards' sums for the parameters ``[lo, hi)`` in shard order,
     normalize them as ``finish_gradient`` does into ``shared.grad``, and
-    return the L2 term of the weights among them (before any update)."""
-    penalty = 0.0
+    write the weights' sum of squares and of absolute values among them
+    (before any update) into ``out``."""
+    squares = 0.0
+    absolutes = 0.0
     for layer in range(net.layer_units.shape[0] - 1):
         w_start = max(net.offsets[2 * layer], lo)
         w_stop = min(net.offsets[2 * layer + 1], hi)
@@ -293,8 +301,13 @@ def finish_range(theta, net, alpha, shared, n_shards, weight_sum, lo, hi):
             total = 0.0
             for s in range(n_shards):
                 total += shared.grads[s, i]
-            shared.grad[i] = (total + alpha * theta[i]) / weight_sum
-            penalty += theta[i] * theta[i]
+            w = theta[i]
+            total += penalty.l2 * w
+            if penalty.l1 != 0.0:
+                total += penalty.l1 * ((w > 0.0) - (w < 0.0))
+                absolutes += abs(w)
+            shared.grad[i] = total / weight_sum
+            squares += w * w
         b_start = max(net.offsets[2 * layer + 1], lo)
         b_stop = min(net.offsets[2 * layer + 2], hi)
         for i in range(b_start, b_stop):
@@ -302,7 +315,8 @@ def finish_range(theta, net, alpha, shared, n_shards, weight_sum, lo, hi):
             for s in range(n_shards):
                 total += shared.bias_sums[s, i]
             shared.grad[i] = total / weight_sum
-    return penalty
+    out[0] = squares
+    out[1] = absolutes
 
 
 @kernel
@@ -318,11 +332,12 @@ def run_epoch_shard(
     theta,
     net,
     cost,
-    alpha,
+    penalty,
     optimizer,
     moments,
     step,
     shared,
+    dropout=None,
     fn=None,
     fn_delta=None,
 ):
@@ -373,6 +388,7 @@ def run_epoch_shard(
                 shared,
                 s,
                 work,
+                dropout,
                 fn,
                 fn_delta,
             )
@@ -391,8 +407,8 @@ def run_epoch_shard(
         for r in range(thread, n_shards, n_threads):
             lo = r * n_params // n_shards
             hi = (r + 1) * n_params // n_shards
-            shared.penalties[r] = finish_range(
-                theta, net, alpha, shared, k, weight_sum, lo, hi
+            finish_range(
+                theta, net, penalty, shared, k, weight_sum, lo, hi, shared.penalties[r]
             )
             part = Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
             new_step = optimizer_step(
@@ -402,8 +418,11 @@ def run_epoch_shard(
         barrier(shared.sync, n_threads)
 
         if thread == 0:
-            penalty = 0.0
+            squares = 0.0
+            absolutes = 0.0
             for r in range(n_shards):
-                penalty += shared.penalties[r]
-            total += (cost_sum + 0.5 * alpha * penalty) / weight_sum * m
+                squares += shared.penalties[r, 0]
+                absolutes += shared.penalties[r, 1]
+            batch_loss = penalized(cost_sum, penalty, squares, absolutes)
+            total += batch_loss / weight_sum * m
     return total / n_samples, step

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from skce._boundary import kernel_input, kernel_targets
 from skce._codes import ACTIVATION_CODES
+from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce.costs import COSTS
@@ -32,7 +33,9 @@ def _network(units, activation, cost):
 
 def _evaluate(X, Y, weights, network, theta, cost, alpha):
     """Loss and gradient through the full-batch seam the solvers use."""
-    problem = Problem(kernel_input(X), kernel_targets(Y, weights), COSTS[cost], alpha)
+    problem = Problem(
+        kernel_input(X), kernel_targets(Y, weights), COSTS[cost], Penalty(alpha, 0.0)
+    )
     grad = np.empty_like(theta)
     return Objective(problem, network)(theta, grad), grad
 

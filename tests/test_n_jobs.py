@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from skce import InvalidParameterError, MLPCostClassifier
 from skce._boundary import kernel_input, kernel_targets
+from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce._threads import ShardedProblem, n_shards, threads_available
@@ -131,7 +132,8 @@ def test_sharded_gradient_equals_the_whole(data, n_jobs, cost):
     theta = network.initial_theta("glorot_uniform", np.float64, rng)
     Y = np.eye(10)[y]
     weights = np.random.RandomState(1).uniform(0.5, 2, len(y))
-    args = (kernel_input(X), kernel_targets(Y, weights), COSTS[cost], 0.1)
+    penalty = Penalty(0.1, 0.0)
+    args = (kernel_input(X), kernel_targets(Y, weights), COSTS[cost], penalty, None)
     whole = Problem(*args)
     sharded = ShardedProblem(*args, n_jobs)
     assert sharded.splits(network, len(y))

@@ -14,6 +14,7 @@ import pytest
 from skce import MLPCostClassifier
 from skce._boundary import kernel_input, kernel_targets
 from skce._codes import ACTIVATION_CODES
+from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce.costs import COSTS
@@ -54,7 +55,9 @@ def test_huge_inputs_give_finite_loss_and_gradient(digits, cost, dtype, activati
     network = Network([64, 16, 10], activation, COSTS[cost].output_activation)
     theta = network.initial_theta("glorot_uniform", dtype, np.random.RandomState(0))
     grad = np.empty_like(theta)
-    problem = Problem(kernel_input(X), kernel_targets(Y, None), COSTS[cost], 1e-4)
+    problem = Problem(
+        kernel_input(X), kernel_targets(Y, None), COSTS[cost], Penalty(1e-4, 0.0)
+    )
     loss = Objective(problem, network)(theta, grad)
     assert np.isfinite(loss) and loss > 0
     assert np.isfinite(grad).all()
