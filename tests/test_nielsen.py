@@ -1,4 +1,4 @@
-"""Nielsen's L2-regularized network and skce's alpha: the same fit.
+"""Nielsen's L2- and L1-regularized network and skce's alpha: the same fit.
 
 Nielsen (Neural Networks and Deep Learning, ch. 3, ``network2.py``) decays
 the weights by ``eta * lmbda / n`` per mini-batch step, with ``n`` the size
@@ -15,13 +15,15 @@ from sklearn.datasets import load_digits
 from skce import MLPCostClassifier
 
 
-def nielsen_sgd(X, Y, weights, biases, epochs, m, eta, lmbda):
+def nielsen_sgd(X, Y, weights, biases, epochs, m, eta, lmbda, l1=False):
     """``network2.Network.SGD`` with the cross-entropy cost, rows in order.
 
     Weights are (n_in, n_out) here, his transposed; the arithmetic is his
     ``update_mini_batch``: the summed gradients of the batch, then
     ``w = (1 - eta * lmbda / n) * w - (eta / m) * nabla_w`` and
-    ``b = b - (eta / m) * nabla_b``.
+    ``b = b - (eta / m) * nabla_b``. With ``l1``, his L1 rule of the
+    chapter's section on L1 regularization instead:
+    ``w = w - (eta * lmbda / n) * sgn(w) - (eta / m) * nabla_w``.
     """
     weights = [w.copy() for w in weights]
     biases = [b.copy() for b in biases]
@@ -41,7 +43,12 @@ def nielsen_sgd(X, Y, weights, biases, epochs, m, eta, lmbda):
                     a = activations[layer]
                     delta = (delta @ weights[layer].T) * a * (1 - a)
             weights = [
-                (1 - eta * lmbda / n) * w - (eta / len(x)) * nw
+                (
+                    w - (eta * lmbda / n) * np.sign(w)
+                    if l1
+                    else (1 - eta * lmbda / n) * w
+                )
+                - (eta / len(x)) * nw
                 for w, nw in zip(weights, nabla_w, strict=True)
             ]
             biases = [
@@ -51,7 +58,8 @@ def nielsen_sgd(X, Y, weights, biases, epochs, m, eta, lmbda):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_alpha_is_nielsens_lambda_times_batch_size_over_n():
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_alpha_is_nielsens_lambda_times_batch_size_over_n(penalty):
     X, y = load_digits(return_X_y=True)
     X, y = X[:1000] / 16, y[:1000]  # n = 1000, a multiple of m = 10
     Y = np.eye(10)[y]
@@ -64,12 +72,16 @@ def test_alpha_is_nielsens_lambda_times_batch_size_over_n():
     biases = [rng.normal(size=30), rng.normal(size=10)]
     n, m, eta, lmbda, epochs = 1000, 10, 0.5, 5.0, 3
 
-    expected_w, expected_b = nielsen_sgd(X, Y, weights, biases, epochs, m, eta, lmbda)
+    l1 = penalty == "l1"
+    expected_w, expected_b = nielsen_sgd(
+        X, Y, weights, biases, epochs, m, eta, lmbda, l1
+    )
     clf = MLPCostClassifier(
         (30,),
         activation="logistic",
         cost="cross_entropy",
         solver="sgd",
+        penalty=penalty,
         alpha=lmbda * m / n,
         batch_size=m,
         learning_rate_init=eta,
