@@ -52,6 +52,23 @@ def test_onnxruntime_agrees_with_predict(digits, multilabel, cost, activation, t
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [dict(dropout=[0.5, 0.2], penalty="l1", alpha=1e-2), dict(penalty=None)],
+    ids=["dropout-l1", "no-penalty"],
+)
+@quiet
+def test_regularized_models_export_what_predict_computes(digits, params):
+    """Training-time regularizers leave no trace in the graph: it computes
+    the whole network, as predict does."""
+    X, y = digits
+    X = X.astype(np.float32)
+    clf = MLPCostClassifier((12, 8), max_iter=30, random_state=0, **params).fit(X, y)
+    labels, proba = _run(clf, X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("cost", list(COSTS))
 @quiet
 def test_saturated_outputs_stay_finite_and_agree(digits, cost):

@@ -94,8 +94,18 @@ def _modules_in(schema):
         dict(solver="sgd", cost="cross_entropy", momentum=0.9),
         dict(solver="lbfgs", cost="quadratic", activation="tanh"),
         dict(solver="gd", class_weight="balanced"),
+        # The dropout seed and epoch come along: the masks continue.
+        dict(solver="sgd", dropout=0.3, penalty="elasticnet", alpha=1e-3),
+        dict(solver="lbfgs", penalty="l1", alpha=1e-2),
     ],
-    ids=["adam-early-stopping", "sgd-momentum", "lbfgs", "gd-class-weight"],
+    ids=[
+        "adam-early-stopping",
+        "sgd-momentum",
+        "lbfgs",
+        "gd-class-weight",
+        "sgd-dropout-elasticnet",
+        "lbfgs-l1",
+    ],
 )
 @pytest.mark.parametrize("float32", [False, True], ids=["float64", "float32"])
 @quiet
