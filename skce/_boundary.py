@@ -76,11 +76,12 @@ def kernel_targets(Y, sample_weight):
     return Targets(Y, writeable(sample_weight, dtype=Y.dtype), True)
 
 
-def check_sample_weight(sample_weight, n_samples, dtype):
+def check_sample_weight(sample_weight, n_samples, dtype, all_rows=True):
     """Checked sample weights as a contiguous array of ``dtype``, or None.
 
     Raises a ``ValueError`` for weights of the wrong shape, non-finite or
-    negative weights, and weights that are all zero.
+    negative weights, and weights that are all zero (unless ``all_rows`` is
+    False: these are some of the training rows).
     """
     if sample_weight is None:
         return None
@@ -98,7 +99,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         raise ValueError("sample_weight contains NaN or infinity.")
     if (weights < 0).any():
         raise ValueError("sample_weight must not contain negative weights.")
-    if not weights.any():
+    if all_rows and not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return writeable(weights, dtype=dtype)
 

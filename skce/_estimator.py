@@ -12,21 +12,20 @@ import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._boundary import all_finite, check_sample_weight, kernel_input, kernel_targets
+from ._data import InMemoryData, check_weighted_classes, with_class_weight
 from ._network import Network, fitted_network
 from ._params import check_params, penalty_strengths, resolve_cost
-from ._problem import Problem
 from ._progress import Progress
 from ._solvers import solver_function
 from ._state import SolverConfig, TrainingState, random_stream, restored_stream
 from ._targets import decode, encode, fit_binarizer, present_classes
-from ._threads import ShardedProblem, n_shards
-from ._validation import ValidationSet, holdout_split, warn_if_unlike
+from ._threads import n_shards
+from ._validation import ValidationSet, warn_if_unlike
 
 # Plain float arrays up to this many values are checked inline at predict
 # time (see _checked_input); larger ones go through validate_data.
@@ -736,23 +735,13 @@ callable, default='glorot_uniform'
             and (self.warm_start or incremental)
             and not given_weights
         )
-        X, y = self._checked_training_data(X, y, reset=not continuing)
-        binarizer, index = self._binarizer_for(y, binarizer, continuing, incremental)
-        dtype = self.theta_.dtype if continuing else X.dtype
-        X = X.astype(dtype, copy=False)
-        Y = encode(binarizer, y, dtype, index)
-        sample_weight = _with_class_weight(
-            self.class_weight,
-            check_sample_weight(sample_weight, X.shape[0], dtype),
-            Y,
-            binarizer,
-            incremental,
+        data = self._training_data(
+            X, y, sample_weight, binarizer, continuing, incremental
         )
-        if not incremental:
-            _check_weighted_classes(Y, sample_weight, binarizer)
+        binarizer, dtype = data.binarizer, data.dtype
 
         cost = resolve_cost(self.cost).for_target(binarizer.y_type_)
-        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        layer_units = [data.n_features, *hidden_layer_sizes, data.n_outputs]
         normalize = (
             cost.output_activation == "logistic" and binarizer.y_type_ == "multiclass"
         )
@@ -775,9 +764,8 @@ callable, default='glorot_uniform'
                 random_state=random_state,
             )
 
-        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
         validation_set = self._validation_set(
-            binarizer, network.n_outputs, dtype, X, *validation
+            binarizer, network.n_outputs, dtype, data.X, *validation
         )
         if self.early_stopping and validation_set is None and self.solver != "lbfgs":
             if state.split_state is None:
@@ -788,34 +776,13 @@ callable, default='glorot_uniform'
                 split_random = state.random_state
             else:
                 split_random = restored_stream(state.split_state)
-            # scikit-learn stratifies a binary target on its indicator
-            # column, and so does skce, with the same errors (a class of one
-            # member names the class 'True' or 'False' there); skce also
-            # stratifies a multiclass target, on its labels, and draws a
-            # held-out part too small for every class unstratified.
-            stratify, binary = None, binarizer.y_type_ == "binary"
-            if binary:
-                stratify = Y.astype(bool)
-            elif binarizer.y_type_ == "multiclass":
-                stratify = binarizer.classes_[Y.argmax(axis=1)]
-            arrays, held_out = holdout_split(
-                arrays, stratify, self.validation_fraction, split_random, binary
-            )
-            validation_set = ValidationSet(
-                kernel_input(held_out[0]),
-                kernel_targets(held_out[1], held_out[2] if len(held_out) > 2 else None),
-                decode(binarizer, held_out[1]),
-                lambda proba: decode(binarizer, proba),
-            )
-        inputs = (
-            kernel_input(arrays[0]),
-            kernel_targets(arrays[1], arrays[2] if len(arrays) > 2 else None),
+            validation_set = data.hold_out(self.validation_fraction, split_random)
+        problem = data.problem(
             cost,
             penalty_strengths(self.penalty, self.alpha, self.l1_ratio),
             dropout_rates,
+            n_shards(self.n_jobs),
         )
-        shards = n_shards(self.n_jobs)
-        problem = ShardedProblem(*inputs, shards) if shards > 1 else Problem(*inputs)
         solve = solver_function(self.solver)
         progress = Progress(
             self.verbose,
@@ -828,8 +795,7 @@ callable, default='glorot_uniform'
             )
         finally:
             progress.close()
-            if shards > 1:
-                problem.close()
+            problem.close()
         if incremental or not self.warm_start:
             # Only a warm start continues the stream (see _continued_state),
             # and saving it costs a tenth of a millisecond.
@@ -852,6 +818,33 @@ callable, default='glorot_uniform'
             **state.fitted_attributes(),
         }
         return values, continuing
+
+    def _training_data(self, X, y, sample_weight, binarizer, continuing, incremental):
+        """The checked, encoded and weighted training rows (``_data``)."""
+        for name, value in (("X", X), ("y", y), ("sample_weight", sample_weight)):
+            if hasattr(value, "__dask_graph__"):
+                raise TypeError(
+                    f"{type(self).__name__} trains in memory, and {name} is a "
+                    f"dask collection ({type(value).__name__}): it would be "
+                    "pulled into this process whole. Use "
+                    "skce.dask.DaskMLPCostClassifier to train on the cluster "
+                    "where the data live, or call .compute() to train here."
+                )
+        X, y = self._checked_training_data(X, y, reset=not continuing)
+        binarizer, index = self._binarizer_for(y, binarizer, continuing, incremental)
+        dtype = self.theta_.dtype if continuing else X.dtype
+        X = X.astype(dtype, copy=False)
+        Y = encode(binarizer, y, dtype, index)
+        sample_weight = with_class_weight(
+            self.class_weight,
+            check_sample_weight(sample_weight, X.shape[0], dtype),
+            Y,
+            binarizer,
+            incremental,
+        )
+        if not incremental:
+            check_weighted_classes(Y, sample_weight, binarizer)
+        return InMemoryData(binarizer, X, Y, sample_weight)
 
     def _checked_training_data(self, X, y, reset):
         """``validate_data`` for fit and partial_fit, with a lean path.
@@ -979,7 +972,8 @@ callable, default='glorot_uniform'
             dtype=dtype,
             reset=False,
         )
-        warn_if_unlike(X, X_val)
+        if X is not None:  # None: the training rows are not in this process
+            warn_if_unlike(X, X_val)
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val)
         unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
@@ -989,7 +983,7 @@ callable, default='glorot_uniform'
         if Y_val.shape[1] != n_outputs:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")
         weights = check_sample_weight(sample_weight_val, X_val.shape[0], dtype)
-        weights = _with_class_weight(
+        weights = with_class_weight(
             self.class_weight, weights, Y_val, binarizer, incremental=False
         )
         return ValidationSet(
@@ -1189,57 +1183,6 @@ def _check_two_classes(classes, estimator):
             f"{type(estimator).__name__} needs samples of at least 2 classes in "
             f"the data, but the data contain only one class: {classes[0]!r}."
         )
-
-
-def _check_weighted_classes(Y, sample_weight, binarizer):
-    """A fit whose positive weights all fall on one class learns nothing."""
-    if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
-        return
-    weighted = Y[sample_weight > 0]
-    if Y.shape[1] == 1:
-        n_classes = len(np.unique(weighted[:, 0]))
-    else:
-        n_classes = int((weighted.sum(axis=0) > 0).sum())
-    if n_classes < 2:
-        raise ValueError(
-            "Only one class has samples with non-zero sample_weight; a "
-            "classifier needs at least 2 classes to learn from."
-        )
-
-
-def _with_class_weight(class_weight, sample_weight, Y, binarizer, incremental):
-    """``sample_weight`` times the weight of each sample's class."""
-    if class_weight is None:
-        return sample_weight
-    if binarizer.y_type_.startswith("multilabel"):
-        raise ValueError("class_weight is not supported for multilabel targets.")
-    if incremental and class_weight == "balanced":
-        raise ValueError(
-            "class_weight='balanced' is not supported for partial_fit: the "
-            "class frequencies of one batch are not those of the data. Pass "
-            "a dict of class weights instead."
-        )
-    classes = binarizer.classes_
-    labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
-    present = np.unique(labels)
-    if class_weight == "balanced":
-        weights = compute_class_weight(class_weight, classes=present, y=labels)
-    else:
-        unknown = set(class_weight) - set(classes.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight has classes {sorted(unknown, key=str)} that are "
-                f"not in the data; the classes are {classes.tolist()}."
-            )
-        weights = np.array([class_weight.get(label, 1.0) for label in classes[present]])
-    per_class = np.ones(len(classes))
-    per_class[present] = weights
-    if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
-        raise ValueError("class_weight values must be finite and non-negative.")
-    per_sample = per_class[labels].astype(Y.dtype)
-    if sample_weight is None:
-        return np.ascontiguousarray(per_sample)
-    return np.ascontiguousarray(sample_weight * per_sample)
 
 
 def _upgrade_state(state):

@@ -57,6 +57,16 @@ class Problem:
         self._rows = None  # arange(n_samples), made on first use
         self._work = None
 
+    def weight_sum(self):
+        """The sum of the training rows' sample weights (their number if
+        unweighted), as a float."""
+        if self.targets.has_weight:
+            return float(self.targets.weights.sum(dtype=np.float64))
+        return float(self.n_samples)
+
+    def close(self):
+        """Release what the problem holds beyond its rows (nothing here)."""
+
     def blas_threads(self, network, n_rows):
         """The BLAS threads for a fit in batches of ``n_rows`` rows (a
         context manager; see ``_blas``)."""

@@ -126,13 +126,7 @@ class _SplitWeights:
         self.mask = weight_mask
         self.n = theta.shape[0]
         self.penalty = type(problem.penalty)(problem.penalty.l2, 0.0)
-        targets = problem.targets
-        weight_sum = (
-            targets.weights.sum(dtype=np.float64)
-            if targets.has_weight
-            else problem.n_samples
-        )
-        self.l1 = problem.penalty.l1 / float(weight_sum)  # as finish_gradient
+        self.l1 = problem.penalty.l1 / problem.weight_sum()  # as finish_gradient
         w = theta[weight_mask].astype(np.float64)
         u = theta.astype(np.float64)
         u[weight_mask] = np.maximum(w, 0.0)

@@ -79,8 +79,13 @@ def _multiply_adds(layer_units):
 
 
 @dataclass
-class _Block:
-    """One block of rows for ``sums``: kernel inputs and its own buffers."""
+class RowBlock:
+    """One block of rows for full-batch sums: kernel inputs and its own buffers.
+
+    ``rows`` are the rows' indices: into ``csr`` for sparse input, and the
+    keys of their dropout masks (the rows' indices in the whole training
+    set) for both.
+    """
 
     X: np.ndarray
     csr: object
@@ -91,6 +96,62 @@ class _Block:
     parts: tuple
     work: np.ndarray
     chunk: int
+
+
+def row_block(x, targets, lo, hi, network, dtype, first_row=None):
+    """Rows ``[lo, hi)`` of the kernel inputs ``x`` and ``targets`` as a
+    ``RowBlock``; their dropout keys start at ``first_row`` (default ``lo``).
+    """
+    X, csr = x
+    first_row = lo if first_row is None else first_row
+    weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
+    per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
+    chunk = max(64, CHUNK_BYTES // per_row)
+    size = network.n_parameters
+    return RowBlock(
+        X=X if csr is not None else X[lo:hi],
+        csr=csr,
+        rows=np.arange(first_row, first_row + hi - lo),
+        targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
+        grad=np.zeros(size, dtype=dtype),
+        bias_sums=np.zeros(size),
+        parts=(np.zeros(size, dtype=dtype), np.zeros(size)),
+        work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
+        chunk=chunk,
+    )
+
+
+def block_sums(block, theta, net, cost_code, cost_functions, dropout):
+    """Cost and weight sums of ``block``; its ``grad`` and ``bias_sums``
+    receive the gradient sums (``_kernels.chunked_backprop``)."""
+    return chunked_backprop(
+        block.X,
+        block.csr,
+        block.rows,
+        block.targets,
+        theta,
+        net,
+        cost_code,
+        block.grad,
+        block.bias_sums,
+        block.parts,
+        block.work,
+        block.chunk,
+        dropout,
+        *cost_functions,
+    )
+
+
+def add_block_sums(sums, blocks, grad, bias_sums):
+    """Add the blocks' sums in their order (the same bits every run) into
+    ``grad`` and ``bias_sums``; ``sums`` are their ``(cost, weight)``
+    pairs. Returns the total ``(cost_sum, weight_sum)``."""
+    grad[...] = 0.0
+    bias_sums[...] = 0.0
+    for block in blocks:
+        grad += block.grad
+        bias_sums += block.bias_sums
+    return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
 
 
 class ShardedProblem(Problem):
@@ -153,64 +214,27 @@ class ShardedProblem(Problem):
         if not self.splits(network, self.n_samples):
             return super().sums(network, theta, grad, bias_sums, dropout)
         if self._blocks is None:
+            k, n = self.n_shards, self.n_samples
             self._blocks = [
-                self._block(network, theta.dtype, s) for s in range(self.n_shards)
+                row_block(
+                    self.x,
+                    self.targets,
+                    s * n // k,
+                    (s + 1) * n // k,
+                    network,
+                    theta.dtype,
+                )
+                for s in range(k)
             ]
+        net, code, functions = network.kernel, self.cost_code, self.cost_functions
         with single_threaded_blas():
             sums = self._run(
-                [self._block_sums(b, network, theta, dropout) for b in self._blocks]
+                [
+                    lambda b=b: block_sums(b, theta, net, code, functions, dropout)
+                    for b in self._blocks
+                ]
             )
-        grad[...] = 0.0
-        bias_sums[...] = 0.0
-        for block in self._blocks:  # in shard order: the same bits every run
-            grad += block.grad
-            bias_sums += block.bias_sums
-        return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
-
-    def _block_sums(self, block, network, theta, dropout):
-        def task():
-            return chunked_backprop(
-                block.X,
-                block.csr,
-                block.rows,
-                block.targets,
-                theta,
-                network.kernel,
-                self.cost_code,
-                block.grad,
-                block.bias_sums,
-                block.parts,
-                block.work,
-                block.chunk,
-                dropout,
-                *self.cost_functions,
-            )
-
-        return task
-
-    def _block(self, network, dtype, s):
-        """Rows ``[s n // k, (s + 1) n // k)``, with buffers of their own."""
-        lo = s * self.n_samples // self.n_shards
-        hi = (s + 1) * self.n_samples // self.n_shards
-        X, csr = self.x
-        targets = self.targets
-        weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
-        per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
-        chunk = max(64, CHUNK_BYTES // per_row)
-        return _Block(
-            X=X if csr is not None else X[lo:hi],
-            csr=csr,
-            rows=np.arange(lo, hi),
-            targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
-            grad=np.zeros(network.n_parameters, dtype=dtype),
-            bias_sums=np.zeros(network.n_parameters),
-            parts=(
-                np.zeros(network.n_parameters, dtype=dtype),
-                np.zeros(network.n_parameters),
-            ),
-            work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
-            chunk=chunk,
-        )
+        return add_block_sums(sums, self._blocks, grad, bias_sums)
 
     # -- mini-batches -----------------------------------------------------
 
