@@ -744,6 +744,92 @@ def format_threads(report):
 # -- report -------------------------------------------------------------------
 
 
+def dask_section(quick):
+    """One model across a cluster: the round trip of one evaluation, and an
+    L-BFGS fit on 2 worker processes against the same fit in one process.
+
+    The round trip is ``ClusterProblem.sums`` on 2 partitions of 100 rows,
+    whose computing takes microseconds: what remains is Dask's (send theta,
+    run 2 tasks, gather their sums). The speed-up uses rows enough that each
+    worker computes for well over 100 ms per evaluation; both fits keep BLAS
+    to one thread per process, and their losses are checked to agree.
+    """
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster
+
+    from skce._kernels import Penalty
+    from skce.costs import COSTS
+    from skce.dask import DaskMLPCostClassifier
+
+    environ = dict(os.environ)  # distributed sets OMP_NUM_THREADS here
+    rows, features, hidden, iterations = (
+        (20_000, 20, (32,), 3) if quick else (400_000, 50, (128,), 10)
+    )
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(rows, features))
+    y = (X[:, :3] @ [1.0, -1.0, 0.5] > 0).astype(int) + (X[:, 3] > 1)
+    params = dict(
+        hidden_layer_sizes=hidden, solver="lbfgs", max_iter=iterations, tol=0.0
+    )
+    report = {"rows": rows, "features": features, "hidden": list(hidden)}
+    try:
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+            ) as cluster,
+            Client(cluster),
+        ):
+            tiny = DaskMLPCostClassifier((16,), solver="lbfgs", max_iter=1)
+            X_tiny = da.from_array(X[:200, :20], chunks=(100, 20))
+            data = tiny._training_data(
+                X_tiny, da.from_array(y[:200], chunks=100), None, None, False, False
+            )
+            network = Network([20, 16, 3], "relu", "softmax")
+            problem = data.problem(COSTS["log_loss"], Penalty(1e-4, 0.0), None, 1)
+            theta = network.initial_theta("glorot_uniform", np.float64, rng)
+            grad, bias = np.empty_like(theta), np.empty_like(theta)
+            problem.sums(network, theta, grad, bias)  # the first sends the spec
+            calls = 20 if quick else 200
+            start = time.perf_counter()
+            for _ in range(calls):
+                problem.sums(network, theta, grad, bias)
+            report["round_trip_seconds"] = (time.perf_counter() - start) / calls
+
+            Xd = da.from_array(X, chunks=(rows // 2, features))
+            yd = da.from_array(y, chunks=rows // 2)
+            settle()
+            start = time.perf_counter()
+            distributed = DaskMLPCostClassifier(random_state=0, **params).fit(Xd, yd)
+            report["dask_seconds"] = time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    settle()
+    with threadpool_limits(1, "blas"):
+        start = time.perf_counter()
+        local = MLPCostClassifier(random_state=0, **params).fit(X, y)
+        report["local_seconds"] = time.perf_counter() - start
+    report["speedup"] = report["local_seconds"] / report["dask_seconds"]
+    report["loss_agrees"] = bool(
+        np.allclose(distributed.loss_curve_, local.loss_curve_, rtol=1e-8)
+    )
+    return report
+
+
+def format_dask(report):
+    return (
+        f"dask: round trip of one evaluation {1e3 * report['round_trip_seconds']:.1f}"
+        f" ms (target <= 30); L-BFGS on {report['rows']} x {report['features']} "
+        f"{tuple(report['hidden'])}: 2 worker processes {report['dask_seconds']:.2f}"
+        f" s, one process {report['local_seconds']:.2f} s, speed-up "
+        f"{report['speedup']:.2f}x (target >= 1.5), losses agree: "
+        f"{report['loss_agrees']}"
+    )
+
+
 def machine():
     cpu = platform.processor()
     try:
@@ -825,6 +911,9 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help="where to write the figures")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--only", nargs="*", help="workload ids to run")
+    parser.add_argument(
+        "--dask", action="store_true", help="add the one-model-on-a-cluster section"
+    )
     args = parser.parse_args(argv)
 
     mode = "quick" if args.quick else "full"
@@ -877,7 +966,13 @@ def main(argv=None):
     )
     print(format_threads(threads), flush=True)
 
+    dask = None
+    if args.dask:
+        dask = dask_section(args.quick)
+        print(format_dask(dask), flush=True)
+
     report = {
+        "dask": dask,
         "mode": mode,
         "machine": machine(),
         "matmul_peak_gflops": peaks,

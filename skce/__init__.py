@@ -14,6 +14,8 @@ back up as a ``TrainingState``.
   of the fitted attributes (``_set_fitted``; the list is
   ``FITTED_ATTRIBUTES``).
 - ``_params``: checks of the hyper-parameters (``check_params``).
+- ``_data``: the training rows of a fit (``InMemoryData``: encoded targets,
+  class and sample weights) and the problem built on them.
 - ``_validation``: the validation set, held out for early stopping or given
   by the user, and its metrics.
 - ``_network``: ``Network``, the layer sizes and the one layout of the flat
@@ -31,15 +33,18 @@ back up as a ``TrainingState``.
   (optimizer steps, the epoch loop): the compiled code, NumPy and Numba
   only.
 - ``_threads`` (``ShardedProblem``: ``n_jobs`` row blocks on threads) and
-  ``_atomics`` (the compiled barrier they meet at).
+  ``_atomics`` (the compiled barrier they meet at); ``_cluster``
+  (``ClusterProblem``: partitions on the workers of a Dask cluster, exact
+  sums and local SGD).
 - ``_targets``: labels to one-hot rows and back; ``_warmup``: compiling
   ahead of time.
 - ``_codes``: the integer codes that select options inside the kernels.
 - ``_blas``: BLAS threads during a fit; ``_progress``: verbose output and
   warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
   command.
-- ``costs``, ``experiments``, ``onnx``: public modules (cost objects,
-  Nielsen's single-neuron experiment, the ONNX converter).
+- ``costs``, ``experiments``, ``onnx``, ``dask``: public modules (cost
+  objects, Nielsen's single-neuron experiment, the ONNX converter,
+  ``DaskMLPCostClassifier``).
 """
 
 from ._display import LossCurveDisplay

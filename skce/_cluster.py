@@ -1,0 +1,430 @@
+"""One model trained on rows that stay on the workers of a Dask cluster.
+
+The rows of each partition are prepared once on the worker that holds them
+(``prepare_partition``: a freshly allocated, aligned, C-contiguous copy of
+X, the encoded targets and the weights) and stay there. ``ClusterProblem``
+is a ``Problem`` whose two seams run on those partitions:
+
+- ``sums`` (``gd``, ``lbfgs``): ``theta`` is sent once to every worker;
+  each partition's unnormalised sums (``partition_sums``, the kernels of
+  ``n_jobs``) come back and are added on the client in partition order,
+  so the full-batch fit is the in-memory fit that adds the same row blocks
+  in the same order, bit for bit.
+- ``run_epoch`` (``sgd``, ``adam``): local SGD. Each partition runs the
+  epoch kernel on its own rows from its own copy of the parameters and
+  optimizer vectors (``partition_epoch``); every ``sync_every`` epochs the
+  copies are reset to their average, weighted by row counts. The client's
+  parameters are that average after every epoch. With one partition this
+  is the in-memory fit, bit for bit; with several it is an approximation.
+
+Only this module and ``skce.dask`` import Dask.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from distributed import wait
+from distributed.client import FutureCancelledError
+from distributed.comm.core import CommClosedError
+from distributed.scheduler import KilledWorker
+
+from ._boundary import all_finite, check_sample_weight, kernel_targets
+from ._data import weighted_samples
+from ._kernels import Dropout, Targets, dropout_key
+from ._problem import Problem
+from ._targets import encode
+from ._threads import add_block_sums, block_sums, row_block
+from ._updates import Moments, run_epoch
+
+# A lost worker shows as one of these; an evaluation is submitted again at
+# most RETRIES times.
+LOST = (FutureCancelledError, KilledWorker, CommClosedError, OSError)
+RETRIES = 3
+
+# BLAS kernels may round differently for data at different addresses modulo
+# the vector width: every partition starts on a 64-byte boundary.
+ALIGNMENT = 64
+
+
+def aligned(array, dtype):
+    """A C-contiguous copy of ``array`` as ``dtype``, starting on a 64-byte
+    boundary, in memory of its own."""
+    array = np.asarray(array)
+    size = array.size * np.dtype(dtype).itemsize
+    buffer = np.empty(size + ALIGNMENT, dtype=np.uint8)
+    start = -buffer.ctypes.data % ALIGNMENT
+    out = buffer[start : start + size].view(dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+def is_aligned(array):
+    return array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0
+
+
+class Partition:
+    """One partition's training rows, prepared on its worker.
+
+    ``first_row`` is the index of its first row in the whole training set:
+    the rows' dropout masks are keyed by it. ``block`` holds the buffers of
+    ``partition_sums`` once a network has asked for them.
+    """
+
+    def __init__(self, X, Y, weights, first_row):
+        self.X, self.Y, self.weights = X, Y, weights
+        self.first_row = first_row
+        self.n_rows = X.shape[0]
+        self._block = None
+
+    def __getstate__(self):  # moved to another worker: the buffers stay behind
+        return {**vars(self), "_block": None}
+
+    def realign(self):
+        """Aligned copies again if the partition was moved (unpickled)."""
+        if not is_aligned(self.X):
+            self.X = aligned(self.X, self.X.dtype)
+            self.Y = aligned(self.Y, self.Y.dtype)
+            if self.weights is not None:
+                self.weights = aligned(self.weights, self.weights.dtype)
+
+    def targets(self):
+        return kernel_targets(self.Y, self.weights)
+
+    def block(self, network, dtype):
+        """The partition as one ``RowBlock`` of ``n_jobs``'s sums."""
+        self.realign()
+        block = self._block
+        if block is None or block.grad.shape[0] != network.n_parameters:
+            x = (self.X, None)
+            block = row_block(
+                x, self.targets(), 0, self.n_rows, network, dtype, self.first_row
+            )
+            self._block = block
+        return block
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What every task of one fit needs besides the rows: sent once."""
+
+    network: object
+    cost: object
+    penalty: object
+
+
+def prepare_partition(X, y, sample_weight, binarizer, dtype, per_class, first_row, i):
+    """The ``Partition`` of one block of rows (runs on a worker).
+
+    ``per_class`` are the class weights (None: none). Raises a
+    ``ValueError`` naming the partition for non-finite features or bad
+    weights.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Partition {i} of X has {X.ndim} dimension(s), not 2.")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"Partition {i} of X is not numeric: dtype {X.dtype}.")
+    X = aligned(X, dtype)
+    if not all_finite(X):
+        raise ValueError(f"Input X contains NaN or infinity (partition {i}).")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"Partition {i} has {X.shape[0]} rows of X but {y.shape[0]} of y."
+        )
+    Y = aligned(encode(binarizer, y, dtype), dtype)
+    weights = check_sample_weight(sample_weight, X.shape[0], dtype, all_rows=False)
+    if per_class is not None:
+        weights = weighted_samples(per_class, Y, weights)
+    if weights is not None:
+        weights = aligned(weights, dtype)
+    return Partition(X, Y, weights, first_row)
+
+
+def partition_summary(partition):
+    """``(n_rows, weight_sum, classes with a positive weight)`` of a partition."""
+    Y, weights = partition.Y, partition.weights
+    positive = Y if weights is None else Y[weights > 0]
+    if Y.shape[1] == 1:
+        seen = np.array([(positive[:, 0] == 0).any(), (positive[:, 0] == 1).any()])
+    else:
+        seen = positive.sum(axis=0) > 0
+    total = float(Y.shape[0]) if weights is None else weights.sum(dtype=np.float64)
+    return partition.n_rows, total, seen
+
+
+def partition_sums(partition, theta, spec, dropout):
+    """Unnormalised cost, weight and gradient sums of one partition."""
+    block = partition.block(spec.network, theta.dtype)
+    cost = spec.cost
+    sums = block_sums(
+        block,
+        theta,
+        spec.network.kernel,
+        cost.kernel_code,
+        cost.kernel_functions(),
+        dropout,
+    )
+    return sums, block.grad.copy(), block.bias_sums.copy()
+
+
+@dataclass
+class LocalState:
+    """A partition's copy of the parameters and optimizer in local SGD."""
+
+    theta: np.ndarray
+    moments: Moments
+    step: int
+    loss: float = math.nan
+
+
+def partition_epoch(partition, state, spec, optimizer, order, batch_size, dropout):
+    """One epoch of mini-batch steps on one partition, from ``state``
+    (copied: a synchronised state is shared by the worker's partitions)."""
+    partition.realign()
+    theta = state.theta.copy()
+    moments = Moments(*(vector.copy() for vector in state.moments))
+    in_order = order is None
+    cost = spec.cost
+    loss, step = run_epoch(
+        partition.X,
+        None,
+        partition.targets(),
+        np.arange(partition.n_rows) if in_order else order,
+        in_order,
+        batch_size,
+        theta,
+        spec.network.kernel,
+        cost.kernel_code,
+        spec.penalty,
+        optimizer,
+        moments,
+        state.step,
+        dropout,
+        *cost.kernel_functions(),
+    )
+    return LocalState(theta, moments, step, loss)
+
+
+def worker_sums(partitions, theta, spec, dropout):
+    """``partition_sums`` of several partitions on one worker, in order."""
+    return [partition_sums(p, theta, spec, dropout) for p in partitions]
+
+
+def worker_epochs(partitions, states, spec, optimizer, orders, batch_size, dropouts):
+    """``partition_epoch`` of several partitions on one worker, in order;
+    ``states`` is one ``LocalState`` for all (after a synchronisation) or a
+    list with one per partition."""
+    if isinstance(states, LocalState):
+        states = [states] * len(partitions)
+    return [
+        partition_epoch(p, state, spec, optimizer, order, batch_size, dropout)
+        for p, state, order, dropout in zip(
+            partitions, states, orders, dropouts, strict=True
+        )
+    ]
+
+
+def weighted_average(values, shares):
+    """``sum_p shares[p] * values[p]``, in partition order; the first term
+    starts the sum, so that one partition (share 1.0) keeps its bits."""
+    total = shares[0] * values[0]
+    for share, value in zip(shares[1:], values[1:], strict=True):
+        total += share * value
+    return total
+
+
+class ClusterProblem(Problem):
+    """A ``Problem`` whose rows are the persisted partitions of a cluster.
+
+    Each evaluation is one task per worker, for the partitions it holds,
+    with ``theta`` in the task: it travels once to each worker. The
+    results are put back in partition order before they are added.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client of the cluster that holds the partitions.
+    partitions : list of Future
+        The ``Partition`` of each block of rows, in row order.
+    summaries : list of tuple
+        Their ``partition_summary``.
+    cost, penalty, dropout_rates
+        As for ``Problem``.
+    sync_every : int
+        Epochs of local SGD between two averages of the copies.
+    """
+
+    def __init__(
+        self, client, partitions, summaries, cost, penalty, dropout_rates, sync_every
+    ):
+        empty = Targets(np.empty((0, 0)), np.empty(0), False)
+        super().__init__((None, None), empty, cost, penalty, dropout_rates)
+        self.client = client
+        self.partitions = partitions
+        self.sizes = [n_rows for n_rows, _, _ in summaries]
+        self.n_samples = sum(self.sizes)
+        self._weight_sum = math.fsum(total for _, total, _ in summaries)
+        self.sync_every = sync_every
+        self._spec = None
+        self._groups = None  # {worker: indices of the partitions it holds}
+        self._states = None  # {worker: future of its partitions' LocalStates}
+        self._epochs = 0
+
+    def weight_sum(self):
+        return self._weight_sum
+
+    def _setup(self, network):
+        """The spec future and the partitions' grouping by worker (again
+        after a lost worker)."""
+        if self._spec is None:
+            spec = Spec(network, self.cost, self.penalty)
+            self._spec = self.client.scatter(spec, hash=False)
+        if self._groups is None:
+            holders = self.client.who_has(self.partitions)
+            groups = {}
+            for index, future in enumerate(self.partitions):
+                worker = min(holders.get(future.key) or [None], key=str)
+                groups.setdefault(worker, []).append(index)
+            self._groups = groups
+        return self._spec, self._groups
+
+    def _submit(self, function, worker, *args):
+        # Pinned where the partitions are, but free to run elsewhere if that
+        # worker is gone (its partitions are then recomputed there).
+        workers = None if worker is None else [worker]
+        return self.client.submit(
+            function, *args, workers=workers, allow_other_workers=True, pure=False
+        )
+
+    def _gather(self, submit):
+        """The results of ``submit()``'s futures, ``{worker: future}``,
+        as one list in partition order. If a worker was lost on the way,
+        everything is submitted again from the client's state (lost
+        partitions are recomputed on a worker that lives), at most
+        ``RETRIES`` times."""
+        for attempt in range(RETRIES + 1):
+            try:
+                futures = submit()
+                results = self.client.gather(futures)
+                ordered = [None] * len(self.partitions)
+                for worker, values in results.items():
+                    for index, value in zip(self._groups[worker], values, strict=True):
+                        ordered[index] = value
+                return ordered
+            except LOST as error:
+                if attempt == RETRIES:
+                    raise RuntimeError(
+                        f"The cluster lost workers during {RETRIES + 1} attempts "
+                        "at one evaluation; the fit stopped, and the estimator "
+                        "is left as it was before it."
+                    ) from error
+                self._spec = self._groups = self._states = None
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def sums(self, network, theta, grad, bias_sums, dropout=None):
+        def submit():
+            spec, groups = self._setup(network)
+            return {
+                worker: self._submit(
+                    worker_sums,
+                    worker,
+                    [self.partitions[i] for i in indices],
+                    theta,
+                    spec,
+                    dropout,
+                )
+                for worker, indices in groups.items()
+            }
+
+        results = self._gather(submit)
+        sums = [result[0] for result in results]
+        # A RowBlock is what add_block_sums adds: the partitions' sums as
+        # blocks, in partition order.
+        blocks = [_Sums(result[1], result[2]) for result in results]
+        return add_block_sums(sums, blocks, grad, bias_sums)
+
+    def run_epoch(
+        self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
+    ):
+        orders = self._orders(order)
+        dropouts = [_partition_dropout(dropout, p) for p in range(len(orders))]
+        sync = self._epochs % self.sync_every == 0
+        self._epochs += 1
+
+        def submit():
+            spec, groups = self._setup(network)
+            if sync or self._states is None:
+                # After a lost worker the copies restart from the average.
+                start = LocalState(theta, moments, step)
+                self._states = dict.fromkeys(groups, start)
+            self._states = {
+                worker: self._submit(
+                    worker_epochs,
+                    worker,
+                    [self.partitions[i] for i in indices],
+                    self._states[worker],
+                    spec,
+                    optimizer,
+                    [orders[i] for i in indices],
+                    batch_size,
+                    [dropouts[i] for i in indices],
+                )
+                for worker, indices in groups.items()
+            }
+            return self._states
+
+        states = self._gather(submit)
+        shares = [n_rows / self.n_samples for n_rows in self.sizes]
+        theta[...] = weighted_average([s.theta for s in states], shares)
+        for k, vector in enumerate(moments):
+            if vector.shape[0]:
+                vector[...] = weighted_average([s.moments[k] for s in states], shares)
+        loss = weighted_average([s.loss for s in states], shares)
+        return loss, max(s.step for s in states)
+
+    def _orders(self, order):
+        """Each partition's rows in the order they come in ``order``."""
+        if order is None:
+            return [None] * len(self.partitions)
+        starts = np.cumsum([0, *self.sizes])
+        owner = np.searchsorted(starts, order, side="right") - 1
+        return [order[owner == p] - starts[p] for p in range(len(self.partitions))]
+
+    def close(self):
+        """Forget the futures of this fit (the partitions stay persisted)."""
+        self._spec = self._groups = self._states = None
+
+
+@dataclass
+class _Sums:
+    grad: np.ndarray
+    bias_sums: np.ndarray
+
+
+def _partition_dropout(dropout, p):
+    """Partition ``p``'s masks: local SGD keys rows by their index in the
+    partition, so each partition after the first gets a key of its own."""
+    if dropout is None or p == 0:
+        return dropout
+    return Dropout(dropout.rates, np.uint64(dropout_key(int(dropout.key) >> 1, p)))
+
+
+def persist_partitions(client, blocks, binarizer, dtype, per_class):
+    """Prepare and persist a ``Partition`` per ``(X, y, weight, first_row)``
+    of dask delayed blocks; returns their futures and summaries."""
+    from dask import delayed
+
+    tasks = [
+        delayed(prepare_partition, pure=True)(
+            X, y, w, binarizer, dtype, per_class, first_row, i
+        )
+        for i, (X, y, w, first_row) in enumerate(blocks)
+    ]
+    futures = client.compute(tasks)
+    wait(futures)
+    summaries = client.gather(client.map(partition_summary, futures, pure=False))
+    return futures, summaries

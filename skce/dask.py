@@ -1,0 +1,508 @@
+"""``DaskMLPCostClassifier``: one model trained across a Dask cluster.
+
+Needs the ``dask`` extra (``pip install "skce[dask]"``). The training rows
+stay on the workers; see :doc:`/scaling` ("One model across a cluster")
+for when to use it rather than ``n_jobs`` or ``dask_ml``'s ``Incremental``.
+"""
+
+import inspect
+import math
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from distributed import default_client
+
+from . import _cluster
+from ._data import check_class_weight, class_weights
+from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier
+from ._targets import fit_binarizer
+
+__all__ = ["DaskMLPCostClassifier"]
+
+
+class DaskMLPCostClassifier(MLPCostClassifier):
+    """``MLPCostClassifier`` trained on data that stay on a Dask cluster.
+
+    Takes every parameter of :class:`~skce.MLPCostClassifier` with the same
+    meaning, plus ``client`` and ``sync_every``. ``X`` and ``y`` (and
+    ``sample_weight``) are dask arrays or dataframes, or NumPy arrays,
+    which are split into one block per worker. Each block of rows is
+    prepared once on the worker that holds it and stays there; only the
+    parameters travel.
+
+    - 'lbfgs' and 'gd' are exact: the full-batch loss and gradient are sums
+      over rows, computed per partition on the workers and added on the
+      client in partition order. The fit is the in-memory fit that adds the
+      same blocks of rows in the same order, bit for bit, and agrees with a
+      plain ``MLPCostClassifier.fit`` to rounding.
+    - 'sgd' and 'adam' run local SGD: each partition takes the mini-batch
+      steps of its own rows from its own copy of the parameters (and
+      optimizer vectors), and every ``sync_every`` epochs the copies are
+      reset to their average weighted by row counts. With one partition
+      this is the in-memory fit, bit for bit; with several it is an
+      approximation (Stich 2019; Lin et al. 2020), which does not always
+      match large-batch SGD (Woodworth et al. 2020).
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, **params
+        As for :class:`~skce.MLPCostClassifier`. ``n_jobs`` is not used.
+
+    client : distributed.Client, default=None
+        The client of the cluster to train on; None: the default client at
+        fit time (``distributed.default_client()``). Not saved with the
+        model.
+
+    sync_every : int, default=1
+        Epochs of local SGD ('sgd', 'adam') between two averages of the
+        partitions' parameters.
+
+    Attributes
+    ----------
+    client_ : distributed.Client
+        The client used to fit (``client``, or the default client).
+
+    Other attributes are those of :class:`~skce.MLPCostClassifier`.
+
+    Notes
+    -----
+    Early stopping needs a validation set given to ``fit`` (``X_val`` and
+    ``y_val``, dask or NumPy, gathered on the client): holding out a random
+    fraction of distributed rows would move rows between workers.
+    ``partial_fit`` is not offered; stream blocks through
+    ``dask_ml.wrappers.Incremental(MLPCostClassifier(...))`` instead.
+    Multilabel and sparse input are not supported.
+
+    References
+    ----------
+    Stich, Sebastian U. "Local SGD converges fast and communicates little."
+    ICLR 2019.
+
+    Lin, Tao, Sebastian U. Stich, Kumar Kshitij Patel, and Martin Jaggi.
+    "Don't use large mini-batches, use local SGD." ICLR 2020.
+
+    Woodworth, Blake, et al. "Is local SGD better than minibatch SGD?" ICML
+    2020.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client, LocalCluster
+    >>> import dask.array as da
+    >>> from sklearn.datasets import load_digits
+    >>> from skce.dask import DaskMLPCostClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X, y = da.from_array(X / 16.0, chunks=600), da.from_array(y, chunks=600)
+    >>> with LocalCluster(n_workers=2, processes=False) as cluster, Client(cluster):
+    ...     clf = DaskMLPCostClassifier((20,), solver="lbfgs", tol=1e-3,
+    ...                                 random_state=0).fit(X, y)
+    ...     proba = clf.predict_proba(X[:5]).compute()
+    >>> proba.shape
+    (5, 10)
+    >>> type(clf.to_local()).__name__
+    'MLPCostClassifier'
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        client=None,
+        sync_every=1,
+        **params,
+    ):
+        super().__init__(hidden_layer_sizes, activation, **params)
+        self.client = client
+        self.sync_every = sync_every
+
+    # -- the client ---------------------------------------------------------
+
+    @property
+    def client_(self):
+        """The Dask client of this model: ``client`` or the default one."""
+        if self.client is not None:
+            client = self.client
+        else:
+            try:
+                client = default_client()
+            except ValueError:
+                raise ValueError(
+                    "No Dask client: pass one as client=..., or start one "
+                    "(distributed.Client) before fitting."
+                ) from None
+        if client.status in ("closed", "closing"):
+            raise ValueError(
+                "The Dask client is closed: pass an open client as client=... "
+                "or start one (distributed.Client) before fitting."
+            )
+        return client
+
+    def __sklearn_clone__(self):
+        # The client is a handle to shared resources, not state: the clone
+        # gets the same client, never a copy of it.
+        client, self.client = self.client, None
+        try:
+            twin = super().__sklearn_clone__()
+        finally:
+            self.client = client
+        twin.client = client
+        return twin
+
+    def __getstate__(self):
+        # A client holds sockets and threads: it is never saved.
+        return {**super().__getstate__(), "client": None}
+
+    def to_local(self):
+        """This model as a plain :class:`~skce.MLPCostClassifier`.
+
+        Same parameters (but ``client`` and ``sync_every``) and fitted
+        attributes, copied; for use without Dask, ONNX export and the like.
+        """
+        params = self.get_params(deep=False)
+        del params["client"], params["sync_every"]
+        local = MLPCostClassifier(**params)
+        for name in FITTED_ATTRIBUTES:
+            if name in vars(self):
+                value = vars(self)[name]
+                local.__dict__[name] = value.copy() if hasattr(value, "copy") else value
+        return local
+
+    @property
+    def partial_fit(self):
+        raise AttributeError(
+            "DaskMLPCostClassifier has no partial_fit: stream the blocks of a "
+            "dask array through dask_ml.wrappers.Incremental(MLPCostClassifier())."
+        )
+
+    # -- fit ----------------------------------------------------------------
+
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        coefs_init=None,
+        intercepts_init=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the model to the rows of X and y where they are.
+
+        Parameters
+        ----------
+        X : dask array or dask dataframe of shape (n_samples, n_features)
+            The input data, partitioned along the rows; a NumPy array is
+            split into one block per worker.
+        y : dask array or dask series of shape (n_samples,)
+            Class labels, partitioned as ``X``.
+        sample_weight : dask array of shape (n_samples,), default=None
+            Sample weights, partitioned as ``X``.
+        coefs_init, intercepts_init
+            As for :meth:`skce.MLPCostClassifier.fit`.
+        X_val, y_val, sample_weight_val : default=None
+            A validation set (dask or NumPy), gathered on the client; early
+            stopping needs one.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if not (isinstance(self.sync_every, int) and self.sync_every >= 1) or (
+            isinstance(self.sync_every, bool)
+        ):
+            raise ValueError(
+                f"The 'sync_every' parameter of {type(self).__name__} must be an "
+                f"int >= 1. Got {self.sync_every!r} instead."
+            )
+        if self.early_stopping and X_val is None and self.solver != "lbfgs":
+            raise ValueError(
+                "early_stopping=True needs a validation set with "
+                "DaskMLPCostClassifier: pass X_val and y_val to fit. Holding out "
+                "a random fraction of distributed rows would move rows between "
+                "workers."
+            )
+        # The validation rows come to the client (as pandas or NumPy).
+        validation = dask.compute(X_val, y_val, sample_weight_val)
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            incremental=False,
+            coefs_init=coefs_init,
+            intercepts_init=intercepts_init,
+            validation=validation,
+        )
+
+    def _training_data(self, X, y, sample_weight, binarizer, continuing, incremental):
+        client = self.client_
+        names = getattr(X, "columns", None)
+        X, y, sample_weight = _aligned_collections(X, y, sample_weight, client)
+        if continuing:
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+        else:
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            if names is not None and all(isinstance(name, str) for name in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+        labels, counts = dask.compute(*da.unique(y, return_counts=True))
+        if continuing:
+            if set(labels.tolist()) != set(self.classes_.tolist()):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes "
+                    f"as in the previous call to fit. Previously got "
+                    f"{self.classes_}, `y` has {labels}"
+                )
+            binarizer = self._label_binarizer
+        else:
+            binarizer, _ = fit_binarizer(labels)
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes "
+                    "in the data, but the data contain only one class: "
+                    f"{binarizer.classes_[0]!r}."
+                )
+        if continuing:
+            dtype = self.theta_.dtype
+        else:
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        per_class = None
+        if self.class_weight is not None:
+            check_class_weight(self.class_weight, binarizer, incremental)
+            present = np.searchsorted(binarizer.classes_, labels)
+            per_class = class_weights(
+                self.class_weight, binarizer.classes_, present, counts
+            )
+        partitions, summaries = _cluster.persist_partitions(
+            client, _row_blocks(X, y, sample_weight), binarizer, dtype, per_class
+        )
+        return _DistributedData(
+            client, binarizer, dtype, X.shape[1], partitions, summaries, self
+        )
+
+    # -- predict ------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities; a dask array for dask input (lazily)."""
+        if not _is_dask(X):
+            return super().predict_proba(X)
+        X, local = self._blockwise(X)
+        sample = local.predict_proba(np.zeros((1, X.shape[1]), dtype=X.dtype))
+        return X.map_blocks(
+            _proba_block,
+            local,
+            dtype=sample.dtype,
+            chunks=(X.chunks[0], (sample.shape[1],)),
+        )
+
+    def predict(self, X):
+        """Predicted labels; a dask array for dask input (lazily)."""
+        if not _is_dask(X):
+            return super().predict(X)
+        X, local = self._blockwise(X)
+        return X.map_blocks(
+            _predict_block,
+            local,
+            dtype=self.classes_.dtype,
+            drop_axis=1,
+        )
+
+    def _blockwise(self, X):
+        """A dask collection as a dask array, and the plain model that
+        predicts its blocks (which carry no column names: they are checked
+        here, once)."""
+        names = getattr(X, "columns", None)
+        local = self.to_local()
+        expected = vars(self).get("feature_names_in_")
+        if names is not None and expected is not None:
+            if list(names) != list(expected):
+                raise ValueError(
+                    "The feature names should match those that were passed "
+                    f"during fit: got {list(names)}, fitted with {list(expected)}."
+                )
+        local.__dict__.pop("feature_names_in_", None)
+        return _as_dask_array(X, "X"), local
+
+    def predict_log_proba(self, X):
+        """Logarithms of ``predict_proba``; a dask array for dask input."""
+        if not _is_dask(X):
+            return super().predict_log_proba(X)
+        return da.log(self.predict_proba(X))
+
+
+# The parameters are MLPCostClassifier's plus two: scikit-learn reads them
+# from the signature, and one list of them (the parent's) is kept.
+_parent = inspect.signature(MLPCostClassifier.__init__)
+DaskMLPCostClassifier.__init__.__signature__ = _parent.replace(
+    parameters=[
+        *_parent.parameters.values(),
+        inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("sync_every", inspect.Parameter.KEYWORD_ONLY, default=1),
+    ]
+)
+
+
+class _DistributedData:
+    """The training rows of a ``DaskMLPCostClassifier`` fit (see ``_data``)."""
+
+    X = None  # the rows are not in this process
+
+    def __init__(
+        self, client, binarizer, dtype, n_features, partitions, summaries, est
+    ):
+        self.client = client
+        self.binarizer = binarizer
+        self.dtype = np.dtype(dtype)
+        self.n_features = n_features
+        self.n_outputs = 1 if len(binarizer.classes_) == 2 else len(binarizer.classes_)
+        self.partitions = partitions
+        self.summaries = summaries
+        self.sync_every = est.sync_every
+        if not any(total > 0 for _, total, _ in summaries):
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        seen = np.logical_or.reduce([s[2] for s in summaries])
+        if seen.sum() < 2:
+            raise ValueError(
+                "Only one class has samples with non-zero sample_weight; a "
+                "classifier needs at least 2 classes to learn from."
+            )
+
+    def hold_out(self, fraction, random_state):
+        raise ValueError(
+            "early_stopping=True needs X_val and y_val with DaskMLPCostClassifier."
+        )
+
+    def problem(self, cost, penalty, dropout_rates, n_shards):
+        return _cluster.ClusterProblem(
+            self.client,
+            self.partitions,
+            self.summaries,
+            cost,
+            penalty,
+            dropout_rates,
+            self.sync_every,
+        )
+
+
+def _is_dask(value):
+    return hasattr(value, "__dask_graph__")
+
+
+def _as_dask_array(value, name, lengths=True):
+    """A dask array of a dask array or dataframe, with known chunk sizes."""
+    if isinstance(value, da.Array):
+        array = value
+    elif hasattr(value, "to_dask_array"):
+        if value.ndim == 2:  # a dataframe, not a series
+            bad = [
+                str(column)
+                for column, dtype in value.dtypes.items()
+                if not pd.api.types.is_numeric_dtype(dtype)
+            ]
+            if bad:
+                raise ValueError(
+                    f"{name} has non-numeric columns {bad}: encode them (for "
+                    "example with dask_ml.preprocessing) before fitting."
+                )
+        # Extension dtypes (pandas strings, nullable ints) become plain NumPy
+        # ones here, where dask would warn that it converts them.
+        if value.ndim == 2:
+            if not all(isinstance(dtype, np.dtype) for dtype in value.dtypes):
+                value = value.astype(np.float64)
+        elif not isinstance(value.dtype, np.dtype):
+            value = value.astype(object)
+        array = value.to_dask_array(lengths=lengths)
+    else:
+        raise TypeError(f"{name} must be a dask array or dataframe, got {type(value)}.")
+    if any(math.isnan(size) for sizes in array.chunks for size in sizes):
+        raise ValueError(
+            f"{name} has partitions of unknown size (NaN in its chunks): call "
+            f"{name}.compute_chunk_sizes() first, or pass a dask dataframe."
+        )
+    if array.ndim == 2 and len(array.chunks[1]) > 1:
+        array = array.rechunk({1: -1})
+    return array
+
+
+def _aligned_collections(X, y, sample_weight, client):
+    """X, y and the weights as dask arrays with the same row partitions."""
+    if sp.issparse(X) or (
+        isinstance(X, da.Array) and not isinstance(X._meta, np.ndarray)
+    ):
+        raise TypeError("DaskMLPCostClassifier does not support sparse input.")
+    if not _is_dask(X):
+        X = np.asarray(X)
+        n_workers = max(len(client.scheduler_info()["workers"]), 1)
+        rows = max(math.ceil(X.shape[0] / n_workers), 1)
+        X = da.from_array(X, chunks=(rows, -1))
+    X = _as_dask_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional, got {X.ndim} dimension(s).")
+    partitions = X.chunks[0]
+
+    def aligned_like_X(value, name):
+        if value is None:
+            return None
+        if not _is_dask(value):
+            value = np.asarray(value)
+            if value.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"{name} has {value.shape[0]} rows, X has {X.shape[0]}."
+                )
+            return da.from_array(value, chunks=(partitions,) + value.shape[1:])
+        value = _as_dask_array(value, name)
+        if value.chunks[0] != partitions:
+            raise ValueError(
+                f"The partitions of {name} do not line up with those of X: rows "
+                f"per partition {value.chunks[0]} against {partitions}. Rechunk "
+                f"{name} to X's chunks ({name}.rechunk(X.chunks[0]))."
+            )
+        return value
+
+    y = aligned_like_X(y, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            "DaskMLPCostClassifier supports single-label targets only: y must be "
+            f"1-dimensional, got shape {y.shape}."
+        )
+    sample_weight = aligned_like_X(sample_weight, "sample_weight")
+    empty = [i for i, size in enumerate(partitions) if size == 0]
+    if empty:
+        raise ValueError(
+            f"X has empty partitions {empty}: every partition needs rows. "
+            "Repartition the data (for dataframes, df.repartition(...))."
+        )
+    return X, y, sample_weight
+
+
+def _row_blocks(X, y, sample_weight):
+    """``(X, y, weight, first_row)`` delayed blocks, one per partition."""
+    xs = X.to_delayed().ravel()
+    ys = y.to_delayed().ravel()
+    ws = sample_weight.to_delayed().ravel() if sample_weight is not None else None
+    starts = np.cumsum([0, *X.chunks[0]])
+    return [
+        (xs[i], ys[i], None if ws is None else ws[i], int(starts[i]))
+        for i in range(len(xs))
+    ]
+
+
+def _proba_block(block, model):
+    return model.predict_proba(block)
+
+
+def _predict_block(block, model):
+    return model.predict(block)
