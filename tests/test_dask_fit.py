@@ -172,6 +172,24 @@ def test_sample_and_class_weights_are_the_blockwise_fit(
     _assert_same_fit(fitted, reference)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="lbfgs", penalty="l1", alpha=500.0),
+        dict(solver="gd", penalty="elasticnet", alpha=0.1, dropout=0.3),
+    ],
+    ids=["lbfgs-l1", "gd-elasticnet-dropout"],
+)
+def test_the_chapters_regularizers_are_the_blockwise_fit(client, data, params):
+    X, y, *_ = data
+    params = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, **params)
+    Xd, yd = _dask(X, y)
+    fitted = DaskMLPCostClassifier(**params).fit(Xd, yd)
+    _assert_same_fit(fitted, blockwise_reference(params, X, y, None, Xd.chunks[0]))
+    if params["solver"] == "lbfgs":
+        assert (fitted.coefs_[0] == 0).any()  # L1 by bounds: exact zeros
+
+
 @pytest.mark.parametrize("cost", ["log_loss", "cross_entropy", "quadratic"])
 def test_fifty_lbfgs_iterations_agree_with_a_plain_fit(client, data, cost):
     X, y, *_ = data
