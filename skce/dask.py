@@ -228,15 +228,16 @@ class DaskMLPCostClassifier(MLPCostClassifier):
                 "workers."
             )
         # The validation rows come to the client (as pandas or NumPy).
-        validation = dask.compute(X_val, y_val, sample_weight_val)
-        return self._fit(
+        X_val, y_val, sample_weight_val = dask.compute(X_val, y_val, sample_weight_val)
+        return super().fit(
             X,
             y,
             sample_weight,
-            incremental=False,
             coefs_init=coefs_init,
             intercepts_init=intercepts_init,
-            validation=validation,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
         )
 
     def _training_data(self, X, y, sample_weight, binarizer, continuing, incremental):
