@@ -30,7 +30,7 @@ from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from ._boundary import all_finite, check_sample_weight, kernel_targets
-from ._data import weighted_samples
+from ._data import weighted_classes, weighted_samples
 from ._kernels import Dropout, Targets, dropout_key
 from ._problem import Problem
 from ._targets import encode
@@ -147,13 +147,8 @@ def prepare_partition(X, y, sample_weight, binarizer, dtype, per_class, first_ro
 def partition_summary(partition):
     """``(n_rows, weight_sum, classes with a positive weight)`` of a partition."""
     Y, weights = partition.Y, partition.weights
-    positive = Y if weights is None else Y[weights > 0]
-    if Y.shape[1] == 1:
-        seen = np.array([(positive[:, 0] == 0).any(), (positive[:, 0] == 1).any()])
-    else:
-        seen = positive.sum(axis=0) > 0
     total = float(Y.shape[0]) if weights is None else weights.sum(dtype=np.float64)
-    return partition.n_rows, total, seen
+    return partition.n_rows, total, weighted_classes(Y, weights)
 
 
 def partition_sums(partition, theta, spec, dropout):
@@ -342,10 +337,8 @@ class ClusterProblem(Problem):
 
         results = self._gather(submit)
         sums = [result[0] for result in results]
-        # A RowBlock is what add_block_sums adds: the partitions' sums as
-        # blocks, in partition order.
-        blocks = [_Sums(result[1], result[2]) for result in results]
-        return add_block_sums(sums, blocks, grad, bias_sums)
+        parts = [(part_grad, part_bias) for _, part_grad, part_bias in results]
+        return add_block_sums(sums, parts, grad, bias_sums)
 
     def run_epoch(
         self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
@@ -397,12 +390,6 @@ class ClusterProblem(Problem):
     def close(self):
         """Forget the futures of this fit (the partitions stay persisted)."""
         self._spec = self._groups = self._states = None
-
-
-@dataclass
-class _Sums:
-    grad: np.ndarray
-    bias_sums: np.ndarray
 
 
 def _partition_dropout(dropout, p):

@@ -145,17 +145,26 @@ def with_class_weight(class_weight, sample_weight, Y, binarizer, incremental):
     return weighted_samples(per_class, Y, sample_weight)
 
 
-def check_weighted_classes(Y, sample_weight, binarizer):
-    """A fit whose positive weights all fall on one class learns nothing."""
-    if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
-        return
-    weighted = Y[sample_weight > 0]
+def weighted_classes(Y, sample_weight):
+    """Which classes have a row of positive weight (two entries for a
+    binary target's one column), from encoded single-label targets."""
+    positive = Y if sample_weight is None else Y[sample_weight > 0]
     if Y.shape[1] == 1:
-        n_classes = len(np.unique(weighted[:, 0]))
-    else:
-        n_classes = int((weighted.sum(axis=0) > 0).sum())
-    if n_classes < 2:
+        return np.array([(positive[:, 0] == 0).any(), (positive[:, 0] == 1).any()])
+    return positive.sum(axis=0) > 0
+
+
+def require_two_classes(seen):
+    """A fit whose positive weights all fall on one class learns nothing."""
+    if np.count_nonzero(seen) < 2:
         raise ValueError(
             "Only one class has samples with non-zero sample_weight; a "
             "classifier needs at least 2 classes to learn from."
         )
+
+
+def check_weighted_classes(Y, sample_weight, binarizer):
+    """``require_two_classes`` of the rows in memory."""
+    if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
+        return
+    require_two_classes(weighted_classes(Y, sample_weight))

@@ -142,15 +142,16 @@ def block_sums(block, theta, net, cost_code, cost_functions, dropout):
     )
 
 
-def add_block_sums(sums, blocks, grad, bias_sums):
-    """Add the blocks' sums in their order (the same bits every run) into
-    ``grad`` and ``bias_sums``; ``sums`` are their ``(cost, weight)``
-    pairs. Returns the total ``(cost_sum, weight_sum)``."""
+def add_block_sums(sums, parts, grad, bias_sums):
+    """Add blocks' sums in their order (the same bits every run) into
+    ``grad`` and ``bias_sums``: ``sums`` are their ``(cost, weight)`` and
+    ``parts`` their ``(grad, bias_sums)`` pairs. Returns the total
+    ``(cost_sum, weight_sum)``."""
     grad[...] = 0.0
     bias_sums[...] = 0.0
-    for block in blocks:
-        grad += block.grad
-        bias_sums += block.bias_sums
+    for part_grad, part_bias_sums in parts:
+        grad += part_grad
+        bias_sums += part_bias_sums
     return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
 
 
@@ -234,7 +235,8 @@ class ShardedProblem(Problem):
                     for b in self._blocks
                 ]
             )
-        return add_block_sums(sums, self._blocks, grad, bias_sums)
+        parts = [(block.grad, block.bias_sums) for block in self._blocks]
+        return add_block_sums(sums, parts, grad, bias_sums)
 
     # -- mini-batches -----------------------------------------------------
 

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from distributed import default_client
 
 from . import _cluster
-from ._data import check_class_weight, class_weights
+from ._data import check_class_weight, class_weights, require_two_classes
 from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier
 from ._targets import fit_binarizer
 
@@ -372,12 +372,7 @@ class _DistributedData:
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
             )
-        seen = np.logical_or.reduce([s[2] for s in summaries])
-        if seen.sum() < 2:
-            raise ValueError(
-                "Only one class has samples with non-zero sample_weight; a "
-                "classifier needs at least 2 classes to learn from."
-            )
+        require_two_classes(np.logical_or.reduce([s[2] for s in summaries]))
 
     def hold_out(self, fraction, random_state):
         raise ValueError(

@@ -93,8 +93,8 @@ class _Blockwise(Problem):
     def sums(self, network, theta, grad, bias_sums, dropout=None):
         spec = Spec(network, self.cost, self.penalty)
         results = [partition_sums(p, theta, spec, dropout) for p in self.partitions]
-        blocks = [type("B", (), {"grad": g, "bias_sums": b}) for _, g, b in results]
-        return add_block_sums([r[0] for r in results], blocks, grad, bias_sums)
+        parts = [(g, b) for _, g, b in results]
+        return add_block_sums([r[0] for r in results], parts, grad, bias_sums)
 
 
 def blockwise_reference(params, X, y, sample_weight, chunks):
@@ -484,6 +484,16 @@ def test_bad_collections_are_clear_errors(client, data):
         clf.fit(nan, yd)
     with pytest.raises(ValueError, match="only one class"):
         clf.fit(Xd, da.zeros_like(yd))
+    # Positive weights on one class only: the same error in memory and here.
+    weights = (y == 1).astype(float)
+    for model, args in [
+        (MLPCostClassifier((4,), max_iter=3), (X, y, weights)),
+        (clf, (Xd, yd, _dask(weights, parts=4)[0])),
+    ]:
+        with pytest.raises(
+            ValueError, match="Only one class has samples with non-zero"
+        ):
+            model.fit(*args)
     with pytest.raises(ValueError, match="single-label"):
         clf.fit(Xd, da.stack([yd, yd], axis=1))
     assert not hasattr(clf, "theta_")
