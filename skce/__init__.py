@@ -30,18 +30,19 @@ back up as a ``TrainingState``.
 - ``_boundary``: the checks and conversions every array passes before a
   kernel sees it.
 - ``_kernels`` (forward pass, costs, backpropagation) and ``_updates``
-  (optimizer steps, the epoch loop): the compiled code, NumPy and Numba
-  only.
+  (optimizer steps, the epoch loop): the compiled code, on NumPy, Numba and
+  skce's own BLAS (``_blas``).
 - ``_threads`` (``ShardedProblem``: ``n_jobs`` row blocks on threads) and
-  ``_atomics`` (the compiled barrier they meet at); ``_cluster``
-  (``ClusterProblem``: partitions on the workers of a Dask cluster, exact
-  sums and local SGD).
+  ``_atomics`` (the compiled barrier that threads meet at); ``_cores``
+  (the cores a fit is given, shared among the fits running at once, and a
+  fit's helper threads); ``_cluster`` (``ClusterProblem``: partitions on
+  the workers of a Dask cluster, exact sums and local SGD).
 - ``_targets``: labels to one-hot rows and back; ``_warmup``: compiling
   ahead of time.
 - ``_codes``: the integer codes that select options inside the kernels.
-- ``_blas``: BLAS threads during a fit; ``_progress``: verbose output and
-  warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
-  command.
+- ``_blas``: skce's own single-threaded OpenBLAS, which the kernels call;
+  ``_progress``: verbose output and warnings; ``_display``:
+  ``LossCurveDisplay``; ``_cli``: the ``skce`` command.
 - ``costs``, ``experiments``, ``onnx``, ``dask``: public modules (cost
   objects, Nielsen's single-neuron experiment, the ONNX converter,
   ``DaskMLPCostClassifier``).

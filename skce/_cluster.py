@@ -389,6 +389,7 @@ class ClusterProblem(Problem):
 
     def close(self):
         """Forget the futures of this fit (the partitions stay persisted)."""
+        super().close()
         self._spec = self._groups = self._states = None
 
 

@@ -1,7 +1,9 @@
 """Compiled forward pass, output costs and backpropagation of the MLP.
 
-Only NumPy and Numba are imported here, so the kernels compile and cache on
-their own and can be tested against a plain NumPy oracle.
+Only NumPy, Numba and skce's compiled helpers (``_blas``: the matrix
+products, on skce's own single-threaded BLAS; ``_atomics``: the barrier) are
+imported here, so the kernels compile and cache on their own and can be
+tested against a plain NumPy oracle.
 
 Conventions shared by every kernel:
 
@@ -20,6 +22,10 @@ Conventions shared by every kernel:
   elements: the outputs of every layer, then two delta buffers.
 - Activation, output, cost and solver arrive as the integer codes of
   ``_codes``.
+- ``team`` (a ``Team``) is the threads that run one call together: each
+  thread calls with the same arguments and takes its share of the column
+  blocks of every large product (``column_blocks``); a team of one is the
+  plain call.
 - Array-to-slice assignments are written as loops: Numba compiles a
   shape-mismatch error message for each of them, seconds of compile time.
 
@@ -36,6 +42,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ._atomics import barrier
+from ._blas import cblas_dot, cblas_gemm, cblas_gemv
 from ._codes import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
@@ -94,6 +102,89 @@ class Penalty(NamedTuple):
     l1: float
 
 
+class Team(NamedTuple):
+    """The threads that run one kernel call together (see ``_threads``).
+
+    This thread is number ``thread`` of ``size``; ``sync`` (int64, 16 zeros
+    at first) holds their barrier's counters and ``shared`` (float64, 4)
+    what thread 0 computes for all. A team of one (``alone``) is the plain
+    single-threaded call, and never touches either array.
+    """
+
+    thread: int
+    size: int
+    sync: np.ndarray
+    shared: np.ndarray
+
+
+# Products of at least this many multiply-adds are cut into column blocks of
+# BLOCK_COLUMNS (the last block takes the remainder), at most MAX_BLOCKS,
+# which a team's threads share; a smaller one is a single block. The blocks
+# depend on the product's shape alone, so a fit's numbers never depend on
+# how many threads computed them (BLAS rounds a narrower product its own
+# way, so the cut itself must not move). Measured on the W4 fit (batches of
+# 200 x 784 -> 512): blocks of 256 cost one thread about a tenth of its
+# speed, and two threads are 1.6 to 1.8 times faster than one; blocks of
+# 128 cost float32 a fifth.
+SPLIT_WORK = 4_000_000
+BLOCK_COLUMNS = 256
+MAX_BLOCKS = 16
+
+
+@helper
+def column_blocks(m, k, n):
+    """How many column blocks ``(m x k) @ (k x n)`` is computed in."""
+    if m < 2 or n < 2 or m * k * n < SPLIT_WORK:
+        return 1
+    return max(1, min(n // BLOCK_COLUMNS, MAX_BLOCKS))
+
+
+@helper
+def block_columns(block, n_blocks, n):
+    """The columns ``(lo, hi)`` of block ``block`` of ``n_blocks`` of ``n``."""
+    lo = block * BLOCK_COLUMNS
+    return lo, n if block == n_blocks - 1 else lo + BLOCK_COLUMNS
+
+
+@kernel
+def most_blocks(layer_units, n_rows):
+    """The most column blocks of any product of a batch of ``n_rows`` rows:
+    how many threads a team of ``backprop`` can keep busy."""
+    most = 1
+    for layer in range(layer_units.shape[0] - 1):
+        n_in = layer_units[layer]
+        n_out = layer_units[layer + 1]
+        most = max(most, column_blocks(n_rows, n_in, n_out))
+        most = max(most, column_blocks(n_in, n_rows, n_out))
+        if layer > 0:
+            most = max(most, column_blocks(n_rows, n_out, n_in))
+    return most
+
+
+@helper
+def alone():
+    """A team of one: the calling thread."""
+    return Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+#: ``alone()`` for callers in Python.
+ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def team_of(size):
+    """The ``Team`` of each of ``size`` threads, sharing fresh counters."""
+    sync = np.zeros(16, dtype=np.int64)
+    shared = np.zeros(4)
+    return [Team(thread, size, sync, shared) for thread in range(size)]
+
+
+@helper
+def meet(team):
+    """Wait until every thread of ``team`` is here (nothing for one)."""
+    if team.size > 1:
+        barrier(team.sync, team.size)
+
+
 class Dropout(NamedTuple):
     """Inverted dropout of the hidden units during training.
 
@@ -106,6 +197,93 @@ class Dropout(NamedTuple):
 
     rates: np.ndarray
     key: np.uint64
+
+
+@helper
+def gemm(trans_a, trans_b, A, B, C, beta, lo, hi):
+    """Columns ``[lo, hi)`` of ``C = op(A) @ op(B) + beta * C``, by skce's
+    single-threaded BLAS (``_blas``); ``op`` transposes where ``trans_a`` or
+    ``trans_b`` is True.
+
+    ``A``, ``B`` and ``C`` are 2-D arrays as stored (a transposed operand is
+    passed untransposed), C-contiguous. The columns of ``C`` are computed
+    one by one as in the whole product, each a sum over the same terms in
+    the same order, so threads can split a product into column blocks. The
+    shapes are checked here, since BLAS reads whatever memory it is told to.
+    """
+    m, n = C.shape
+    a_rows, a_cols = A.shape
+    b_rows, b_cols = B.shape
+    k = a_rows if trans_a else a_cols
+    if (
+        (a_cols if trans_a else a_rows) != m
+        or (b_cols if trans_b else b_rows) != k
+        or (b_rows if trans_b else b_cols) != n
+        or not (0 <= lo <= hi <= n)
+    ):
+        raise ValueError("gemm: operands of mismatched shapes")
+    if not (_c_contiguous(A) and _c_contiguous(B) and _c_contiguous(C)):
+        raise ValueError("gemm: operands must be C-contiguous")
+    if m == 0 or hi == lo:
+        return
+    if k == 0:  # BLAS never reads C when beta is 0: it may hold garbage
+        for i in range(m):
+            for j in range(lo, hi):
+                C[i, j] = beta * C[i, j] if beta != 0.0 else 0.0
+        return
+    # A product with one row or one column is a matrix-vector product (one
+    # number: a dot product), which BLAS computes with other kernels and
+    # other rounding: as np.dot does in Numba, so the numbers stay those of
+    # the kernels that called np.dot.
+    if m == 1 and n == 1:
+        product = cblas_dot(A.reshape(k), B.reshape(k))
+        C[0, 0] = product + beta * C[0, 0] if beta != 0.0 else product
+    elif n == 1:
+        if trans_a:  # op(A) = A.T, A stored k x m
+            cblas_gemv(True, k, m, A, 0, max(m, 1), B, 0, beta, C, 0)
+        else:
+            cblas_gemv(False, m, k, A, 0, max(k, 1), B, 0, beta, C, 0)
+    elif m == 1:
+        # C = a @ op(B) with a the one row of op(A), stored contiguously
+        # either way; columns lo:hi of op(B).
+        if trans_b:  # op(B) = B.T, B stored n x k: rows lo:hi of B
+            cblas_gemv(False, hi - lo, k, B, lo * k, max(k, 1), A, 0, beta, C, lo)
+        else:  # B stored k x n: its columns lo:hi
+            cblas_gemv(True, k, hi - lo, B, lo, max(n, 1), A, 0, beta, C, lo)
+    else:
+        _gemm(trans_a, trans_b, m, n, k, A, B, C, beta, lo, hi)
+
+
+@helper
+def _gemm(trans_a, trans_b, m, n, k, A, B, C, beta, lo, hi):
+    a_cols = A.shape[1]
+    b_cols = B.shape[1]
+    cblas_gemm(
+        trans_a,
+        trans_b,
+        m,
+        hi - lo,
+        k,
+        A,
+        0,
+        max(a_cols, 1),
+        B,
+        lo * k if trans_b else lo,
+        max(b_cols, 1),
+        beta,
+        C,
+        lo,
+        max(n, 1),
+    )
+
+
+@helper
+def _c_contiguous(A):
+    rows, cols = A.shape
+    size = A.itemsize
+    return (cols <= 1 or A.strides[1] == size) and (
+        rows <= 1 or A.strides[0] == cols * size
+    )
 
 
 @helper
@@ -204,9 +382,10 @@ def dropout_scales(dropout, rows, net, layer):
 
 
 @helper
-def drop_units(A, rows, dropout, net, layer):
-    """Dropout of hidden layer ``layer`` on its outputs ``A`` in place: each
-    unit zeroed with probability ``rate``, else scaled by ``1 / (1 - rate)``."""
+def drop_units(A, rows, dropout, net, layer, lo, hi):
+    """Dropout of hidden layer ``layer`` on its outputs ``A[:, lo:hi]`` in
+    place: each unit zeroed with probability ``rate``, else scaled by
+    ``1 / (1 - rate)``."""
     rate = dropout.rates[layer]
     if rate == 0.0:
         return
@@ -214,7 +393,7 @@ def drop_units(A, rows, dropout, net, layer):
     unit = first_unit(net, layer)
     for i in range(A.shape[0]):
         row_key = keyed(dropout.key, rows[i])
-        for j in range(A.shape[1]):
+        for j in range(lo, hi):
             A[i, j] = A[i, j] * scale if kept(row_key, unit + j, rate) else 0.0
 
 
@@ -231,9 +410,10 @@ def derivative(code, a):
 
 
 @helper
-def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer):
+def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer, lo, hi):
     """``multiply_by_derivative`` for a hidden layer with dropout: ``A`` holds
-    the dropped and scaled outputs, ``D`` the error with respect to them.
+    the dropped and scaled outputs, ``D`` the error with respect to them;
+    columns ``lo:hi`` only.
 
     A dropped unit passes no error back. A kept one multiplies it by the
     scale and by the derivative at its output before scaling, recovered as
@@ -243,7 +423,7 @@ def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer):
     rate = dropout.rates[layer]
     if rate == 0.0:
         for i in range(A.shape[0]):
-            for j in range(A.shape[1]):
+            for j in range(lo, hi):
                 D[i, j] *= derivative(code, A[i, j])
         return
     keep = 1.0 - rate
@@ -251,7 +431,7 @@ def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer):
     unit = first_unit(net, layer)
     for i in range(A.shape[0]):
         row_key = keyed(dropout.key, rows[i])
-        for j in range(A.shape[1]):
+        for j in range(lo, hi):
             if kept(row_key, unit + j, rate):
                 D[i, j] *= scale * derivative(code, A[i, j] * keep)
             else:
@@ -284,46 +464,49 @@ def layer_biases(params, net, layer):
 
 
 @helper
-def add_bias_and_activate(code, Z, b):
-    """``Z = f(Z + b)`` in place, for a hidden layer with activation ``code``.
+def add_bias_and_activate(code, Z, b, lo, hi):
+    """``Z = f(Z + b)`` in place on the columns ``lo:hi``, for a hidden layer
+    with activation ``code``.
 
     One pass over ``Z`` (bias and activation fused); ``code`` is tested
     outside the loops so that each loop vectorizes.
     """
-    n_rows, n_cols = Z.shape
-    for i in range(n_rows):
+    for i in range(Z.shape[0]):
         row = Z[i]
         if code == ACT_RELU:
-            for j in range(n_cols):
+            for j in range(lo, hi):
                 row[j] = max(row[j] + b[j], 0.0)
         elif code == ACT_TANH:
-            for j in range(n_cols):
+            for j in range(lo, hi):
                 row[j] = np.tanh(row[j] + b[j])
         elif code == ACT_LOGISTIC:
-            for j in range(n_cols):
+            for j in range(lo, hi):
                 row[j] = sigmoid(row[j] + b[j])
         else:
-            for j in range(n_cols):
+            for j in range(lo, hi):
                 row[j] += b[j]
 
 
 @helper
-def multiply_by_derivative(code, outputs, delta):
-    """Multiply ``delta`` in place by the activation's derivative.
+def multiply_by_derivative(code, outputs, delta, lo, hi):
+    """Multiply ``delta[:, lo:hi]`` in place by the activation's derivative.
 
     The derivative is written in terms of the layer's *outputs* (as in
     scikit-learn), so the pre-activations never need to be kept:
     logistic ``a(1 - a)``, tanh ``1 - a^2``, relu ``[a > 0]``.
     """
-    if code == ACT_LOGISTIC:
-        for i in range(delta.shape[0]):
-            delta[i] = delta[i] * outputs[i] * (1.0 - outputs[i])
-    elif code == ACT_TANH:
-        for i in range(delta.shape[0]):
-            delta[i] = delta[i] * (1.0 - outputs[i] * outputs[i])
-    elif code == ACT_RELU:
-        for i in range(delta.shape[0]):
-            delta[i] = delta[i] if outputs[i] != 0.0 else 0.0
+    for i in range(delta.shape[0]):
+        a = outputs[i]
+        d = delta[i]
+        if code == ACT_LOGISTIC:
+            for j in range(lo, hi):
+                d[j] = d[j] * a[j] * (1.0 - a[j])
+        elif code == ACT_TANH:
+            for j in range(lo, hi):
+                d[j] = d[j] * (1.0 - a[j] * a[j])
+        elif code == ACT_RELU:
+            for j in range(lo, hi):
+                d[j] = d[j] if a[j] != 0.0 else 0.0
 
 
 @helper
@@ -356,13 +539,14 @@ def csr_rows_transpose_dot(csr, rows, delta, out):
 
 
 @helper
-def forward(X, csr, rows, theta, net, work, dropout):
+def forward(X, csr, rows, theta, net, work, dropout, team):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
     Writes every layer's output into ``work``: hidden layers activated (and,
     with a ``Dropout``, dropped; None in prediction), the last layer left as
     logits ``z``. Returns the offset of the logits in ``work``; they form an
-    ``(n_rows, layer_units[-1])`` block.
+    ``(n_rows, layer_units[-1])`` block. The threads of ``team`` share each
+    layer's column blocks and meet after each layer.
     """
     n_rows = rows.shape[0]
     n_weight_layers = net.layer_units.shape[0] - 1
@@ -373,18 +557,24 @@ def forward(X, csr, rows, theta, net, work, dropout):
         n_out = net.layer_units[layer + 1]
         W = layer_weights(theta, net, layer)
         Z = work[out : out + n_rows * n_out].reshape((n_rows, n_out))
-        if layer > 0:
-            A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
-            np.dot(A, W, Z)
-        elif csr is None:
-            np.dot(X, W, Z)
-        else:
-            csr_rows_dot(csr, rows, W, Z)
+        b = layer_biases(theta, net, layer)
         hidden = layer < n_weight_layers - 1
         code = net.activation if hidden else ACT_IDENTITY
-        add_bias_and_activate(code, Z, layer_biases(theta, net, layer))
-        if dropout is not None and hidden:
-            drop_units(Z, rows, dropout, net, layer)
+        sparse = layer == 0 and csr is not None
+        n_blocks = 1 if sparse else column_blocks(n_rows, n_in, n_out)
+        for block in range(team.thread, n_blocks, team.size):
+            lo, hi = block_columns(block, n_blocks, n_out)
+            if layer > 0:
+                A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
+                gemm(False, False, A, W, Z, 0.0, lo, hi)
+            elif csr is None:
+                gemm(False, False, X, W, Z, 0.0, lo, hi)
+            else:
+                csr_rows_dot(csr, rows, W, Z)
+            add_bias_and_activate(code, Z, b, lo, hi)
+            if dropout is not None and hidden:
+                drop_units(Z, rows, dropout, net, layer, lo, hi)
+        meet(team)
         prev = out
         out += n_rows * n_out
     return prev
@@ -502,6 +692,7 @@ def backprop(
     dropout,
     fn,
     fn_delta,
+    team,
 ):
     """Unnormalised sums of a batch: cost, gradient and weight.
 
@@ -513,74 +704,136 @@ def backprop(
     batch would lose digits. Returns ``(sum_i w_i C_i, sum_i w_i)``. Sums of
     several batches add up to the sums of their union; ``finish_gradient``
     turns them into the loss and its gradient.
+
+    Every thread of ``team`` calls this with the same arguments; they share
+    the products' column blocks (and the elementwise work on those columns),
+    thread 0 computes the cost, and all return once every sum is written.
+    A user's cost (``fn``) may raise, so it is only run by a team of one.
     """
     n_rows = rows.shape[0]
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
     n_out = units[n_weight_layers]
 
-    logits = forward(X, csr, rows, theta, net, work, dropout)
+    logits = forward(X, csr, rows, theta, net, work, dropout, team)
     widest = 0
     for layer in range(1, units.shape[0]):
         widest = max(widest, units[layer])
     current = logits + n_rows * n_out  # first delta buffer, after the outputs
     spare = current + n_rows * widest
 
-    Z = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
-    D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
-    row_cost = np.empty(n_rows)
-    cost_sum = output_cost_and_delta(
-        cost, net.output, Z, targets, D, row_cost, fn, fn_delta
-    )
-
+    cost_sum = 0.0
     weight_sum = 0.0
-    if targets.has_weight:
-        for i in range(n_rows):
-            weight_sum += targets.weights[i]
-    else:
-        weight_sum = float(n_rows)
+    if team.thread == 0:
+        Z = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
+        D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
+        row_cost = np.empty(n_rows)
+        cost_sum = output_cost_and_delta(
+            cost, net.output, Z, targets, D, row_cost, fn, fn_delta
+        )
+        if targets.has_weight:
+            for i in range(n_rows):
+                weight_sum += targets.weights[i]
+        else:
+            weight_sum = float(n_rows)
+        if team.size > 1:
+            team.shared[0] = cost_sum
+            team.shared[1] = weight_sum
+    meet(team)
+    if team.thread != 0:
+        cost_sum = team.shared[0]
+        weight_sum = team.shared[1]
 
     output_end = logits  # where the output of the layer below ends in work
     for layer in range(n_weight_layers - 1, -1, -1):
         n_in = units[layer]
         n_out = units[layer + 1]
         grad_W = layer_weights(grad, net, layer)
+        column_sum = layer_biases(bias_sums, net, layer)
         D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
         a_in = output_end - n_rows * n_in  # output of layer - 1 (unused for 0)
         # grad_W = A_in.T @ D, where A_in is the input X for the first layer.
-        if layer > 0:
-            A_in = work[a_in:output_end].reshape((n_rows, n_in))
-            np.dot(A_in.T, D, grad_W)
-        elif csr is None:
-            np.dot(X.T, D, grad_W)
-        else:
-            csr_rows_transpose_dot(csr, rows, D, grad_W)
-
-        column_sum = layer_biases(bias_sums, net, layer)
-        for j in range(n_out):
-            column_sum[j] = 0.0
-        for i in range(n_rows):
-            for j in range(n_out):
-                column_sum[j] += D[i, j]
+        sparse = layer == 0 and csr is not None
+        n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
+        for block in range(team.thread, n_blocks, team.size):
+            lo, hi = block_columns(block, n_blocks, n_out)
+            if layer > 0:
+                A_in = work[a_in:output_end].reshape((n_rows, n_in))
+                gemm(True, False, A_in, D, grad_W, 0.0, lo, hi)
+            elif csr is None:
+                gemm(True, False, X, D, grad_W, 0.0, lo, hi)
+            else:
+                csr_rows_transpose_dot(csr, rows, D, grad_W)
+            for j in range(lo, hi):
+                column_sum[j] = 0.0
+            for i in range(n_rows):
+                for j in range(lo, hi):
+                    column_sum[j] += D[i, j]
 
         if layer > 0:
             # delta of the layer below: (D @ W.T) * f'(A_in)
             D_in = work[spare : spare + n_rows * n_in].reshape((n_rows, n_in))
-            np.dot(D, layer_weights(theta, net, layer).T, D_in)
-            if dropout is None:
-                multiply_by_derivative(
-                    net.activation,
-                    work[a_in:output_end],
-                    work[spare : spare + n_rows * n_in],
-                )
-            else:
-                A_in = work[a_in:output_end].reshape((n_rows, n_in))
-                multiply_by_dropped_derivative(
-                    net.activation, A_in, D_in, rows, dropout, net, layer - 1
-                )
+            A_in = work[a_in:output_end].reshape((n_rows, n_in))
+            W = layer_weights(theta, net, layer)
+            n_blocks = column_blocks(n_rows, n_out, n_in)
+            for block in range(team.thread, n_blocks, team.size):
+                lo, hi = block_columns(block, n_blocks, n_in)
+                gemm(False, True, D, W, D_in, 0.0, lo, hi)
+                if dropout is None:
+                    multiply_by_derivative(net.activation, A_in, D_in, lo, hi)
+                else:
+                    multiply_by_dropped_derivative(
+                        net.activation,
+                        A_in,
+                        D_in,
+                        rows,
+                        dropout,
+                        net,
+                        layer - 1,
+                        lo,
+                        hi,
+                    )
             current, spare = spare, current
             output_end = a_in
+        # The next layer reads all of D_in and overwrites D; after the last,
+        # every sum is written.
+        meet(team)
     return cost_sum, weight_sum
+
+
+@helper
+def penalty_sums(theta, net, penalty):
+    """The weights' sum of squares and (with an L1 term) of absolute values,
+    in the order ``finish_gradient`` has always added them."""
+    squares = 0.0
+    absolutes = 0.0
+    for layer in range(net.layer_units.shape[0] - 2, -1, -1):
+        w_flat = theta[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
+        squares += cblas_dot(w_flat, w_flat)  # a plain loop would not vectorize
+        if penalty.l1 != 0.0:
+            for k in range(w_flat.shape[0]):
+                absolutes += abs(w_flat[k])
+    return squares, absolutes
+
+
+@helper
+def normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, lo, hi):
+    """``finish_gradient``'s gradient for the parameters ``[lo, hi)`` only:
+    each element is computed alone, so ranges can be shared by threads."""
+    for layer in range(net.layer_units.shape[0] - 1):
+        for k in range(
+            max(net.offsets[2 * layer], lo), min(net.offsets[2 * layer + 1], hi)
+        ):
+            w = theta[k]
+            if penalty.l1 == 0.0:
+                grad[k] = (grad[k] + penalty.l2 * w) / weight_sum
+            else:
+                step = penalty.l2 * w + penalty.l1 * ((w > 0.0) - (w < 0.0))
+                grad[k] = (grad[k] + step) / weight_sum
+        for k in range(
+            max(net.offsets[2 * layer + 1], lo), min(net.offsets[2 * layer + 2], hi)
+        ):
+            grad[k] = bias_sums[k] / weight_sum
 
 
 @kernel
@@ -600,23 +853,8 @@ def finish_gradient(theta, net, penalty, cost_sum, weight_sum, grad, bias_sums):
     subgradient with :math:`\\operatorname{sgn} 0 = 0`), biases
     ``bias_sums / sum_i w_i``. Returns :math:`L` as a float64.
     """
-    squares = 0.0
-    absolutes = 0.0
-    for layer in range(net.layer_units.shape[0] - 2, -1, -1):
-        w_flat = theta[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
-        g_flat = grad[net.offsets[2 * layer] : net.offsets[2 * layer + 1]]
-        squares += np.dot(w_flat, w_flat)  # BLAS: a plain loop would not vectorize
-        if penalty.l1 == 0.0:
-            for k in range(w_flat.shape[0]):
-                g_flat[k] = (g_flat[k] + penalty.l2 * w_flat[k]) / weight_sum
-        else:
-            for k in range(w_flat.shape[0]):
-                w = w_flat[k]
-                absolutes += abs(w)
-                step = penalty.l2 * w + penalty.l1 * ((w > 0.0) - (w < 0.0))
-                g_flat[k] = (g_flat[k] + step) / weight_sum
-        for k in range(net.offsets[2 * layer + 1], net.offsets[2 * layer + 2]):
-            grad[k] = bias_sums[k] / weight_sum
+    squares, absolutes = penalty_sums(theta, net, penalty)
+    normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, 0, theta.shape[0])
     return penalized(cost_sum, penalty, squares, absolutes) / weight_sum
 
 
@@ -645,7 +883,7 @@ def predict_logits(X, csr, theta, net, chunk):
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         rows = np.arange(start, stop)
-        logits = forward(X[start:stop], csr, rows, theta, net, work, None)
+        logits = forward(X[start:stop], csr, rows, theta, net, work, None, alone())
         for i in range(stop - start):
             for j in range(n_out):
                 Z[start + i, j] = work[logits + i * n_out + j]
@@ -737,6 +975,7 @@ def chunked_backprop(
             dropout,
             fn,
             fn_delta,
+            alone(),
         )
         cost_sum += costs
         weight_sum += weights_sum

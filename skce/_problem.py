@@ -10,17 +10,29 @@ A solver asks a ``Problem`` for two things only:
 - ``run_epoch(...)``: one pass of mini-batch updates for ``sgd`` and
   ``adam``.
 
-``Problem`` computes both in this process on one thread. Another
-implementation (rows split over threads, or over the workers of a cluster)
-overrides these two methods and leaves the solvers as they are: sums of
-row shards add up to the sums of all rows.
+``Problem`` computes both in this process, on its share of the cores
+(``_cores``): where a batch's products are large enough to be cut into
+column blocks (``_kernels.column_blocks``), a team of threads shares them,
+to the same numbers as one thread. Another implementation (rows split into
+shards on threads, or over the workers of a cluster) overrides these two
+methods and leaves the solvers as they are: sums of row shards add up to
+the sums of all rows.
 """
 
 import numpy as np
 
-from ._blas import blas_threads
-from ._kernels import Dropout, backprop, dropout_key, finish_gradient, workspace_size
-from ._updates import run_epoch
+from ._cores import Threads, running_fit, thread_share
+from ._kernels import (
+    ALONE,
+    Dropout,
+    backprop,
+    dropout_key,
+    finish_gradient,
+    most_blocks,
+    team_of,
+    workspace_size,
+)
+from ._updates import epoch_buffers, run_epoch, run_epoch_team
 
 
 class Problem:
@@ -56,6 +68,8 @@ class Problem:
         self.n_samples = targets.Y.shape[0]
         self._rows = None  # arange(n_samples), made on first use
         self._work = None
+        self._buffers = {}  # a team's EpochBuffers, by (batch size, dtype, order)
+        self._threads = Threads()
 
     def weight_sum(self):
         """The sum of the training rows' sample weights (their number if
@@ -65,12 +79,23 @@ class Problem:
         return float(self.n_samples)
 
     def close(self):
-        """Release what the problem holds beyond its rows (nothing here)."""
+        """Stop the problem's threads and drop its scratch space."""
+        self._threads.close()
+        self._buffers = {}
 
-    def blas_threads(self, network, n_rows):
-        """The BLAS threads for a fit in batches of ``n_rows`` rows (a
-        context manager; see ``_blas``)."""
-        return blas_threads(network.layer_units, n_rows)
+    def team_size(self, network, n_rows):
+        """How many threads share batches of ``n_rows`` rows now: the column
+        blocks of their largest product, within the fit's share of the
+        cores. A user's cost may raise, which a thread waiting at a barrier
+        could never learn: it runs on one."""
+        if self.cost_functions[0] is not None:
+            return 1
+        return thread_share(most_blocks(network.layer_units, n_rows))
+
+    def running(self):
+        """A context for the whole of a fit: it counts the fit among those
+        sharing the process's cores (``_cores``)."""
+        return running_fit()
 
     def dropout(self, seed, epoch):
         """The ``Dropout`` of epoch ``epoch`` of a fit seeded by ``seed``, or
@@ -91,19 +116,27 @@ class Problem:
             self._rows = np.arange(self.n_samples)
             size = workspace_size(network.layer_units, self.n_samples)
             self._work = np.empty(size, dtype=theta.dtype)
-        return backprop(
-            *self.x,
-            self._rows,
-            self.targets,
-            theta,
-            network.kernel,
-            self.cost_code,
-            grad,
-            bias_sums,
-            self._work,
-            dropout,
-            *self.cost_functions,
-        )
+
+        def sums(team):
+            return backprop(
+                *self.x,
+                self._rows,
+                self.targets,
+                theta,
+                network.kernel,
+                self.cost_code,
+                grad,
+                bias_sums,
+                self._work,
+                dropout,
+                *self.cost_functions,
+                team,
+            )
+
+        size = self.team_size(network, self.n_samples)
+        if size == 1:
+            return sums(ALONE)
+        return self._threads.run([lambda t=t: sums(t) for t in team_of(size)])[0]
 
     def run_epoch(
         self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
@@ -114,10 +147,11 @@ class Problem:
         in order. Returns ``(mean batch loss, step)``.
         """
         in_order = order is None
-        return run_epoch(
+        order = np.arange(self.n_samples) if in_order else order
+        args = (
             *self.x,
             self.targets,
-            np.arange(self.n_samples) if in_order else order,
+            order,
             in_order,
             batch_size,
             theta,
@@ -127,9 +161,23 @@ class Problem:
             optimizer,
             moments,
             step,
-            dropout,
-            *self.cost_functions,
         )
+        n_rows = min(batch_size, self.n_samples)
+        size = self.team_size(network, n_rows)
+        if size == 1:
+            return run_epoch(*args, dropout, *self.cost_functions)
+        key = (n_rows, theta.dtype, in_order)
+        if key not in self._buffers:
+            self._buffers[key] = epoch_buffers(
+                *self.x, self.targets, in_order, n_rows, theta, network.kernel
+            )
+        buffers = self._buffers[key]
+        return self._threads.run(
+            [
+                lambda t=t: run_epoch_team(t, *args, buffers, dropout)
+                for t in team_of(size)
+            ]
+        )[0]
 
 
 class Objective:

@@ -58,7 +58,7 @@ def fit_lbfgs(
             _record_validation(state, validation, network, problem, x, config, progress)
         progress.end_epoch()
 
-    with problem.blas_threads(network, problem.n_samples):
+    with problem.running():
         result = scipy.optimize.minimize(
             loss_grad,
             variables.start,
@@ -194,7 +194,7 @@ def fit_first_order(
         state.dropout_seed = int(state.random_state.randint(2**63, dtype=np.int64))
 
     state.n_iter = 0
-    with problem.blas_threads(network, batch_size):
+    with problem.running():
         for _ in range(config.max_iter):
             optimizer = _optimizer(state, config, solver)
             if shuffled:

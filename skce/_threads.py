@@ -12,12 +12,11 @@
   split the reduction and the optimizer step by parameter ranges.
 
 The result depends on the number of shards only: the blocks are always
-added in the same order, and BLAS is kept to one thread (a multi-threaded
-product may round differently), whatever the number of threads. That
-number is at most the cores this process may use, fewer when an outer
-layer of parallelism has said so through ``OMP_NUM_THREADS`` or
-``NUMBA_NUM_THREADS`` (joblib's loky workers and Dask's workers set them),
-so nested parallelism does not oversubscribe the machine; with a single
+added in the same order and every product runs on its own thread
+(``_blas``), whatever the number of threads. That number is the fit's share
+of the cores it is given (``_cores.thread_share``), asked again before every
+epoch or evaluation, so fits running side by side, or nested in an outer
+layer of parallelism, do not oversubscribe the machine; with a single
 thread the shards are computed one after the other, to the same bits.
 
 Splitting pays only when each shard has enough work: a batch whose shards
@@ -25,14 +24,12 @@ would have fewer than ``SHARD_WORK`` multiply-adds in their matrix
 products is not split, and then the fit is exactly the ``n_jobs=1`` fit.
 """
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import joblib
 import numpy as np
 
-from ._blas import single_threaded_blas
+from ._cores import thread_share
 from ._kernels import chunked_backprop, workspace_size
 from ._problem import Problem
 from ._updates import ShardBuffers, run_epoch_shard
@@ -58,18 +55,6 @@ def n_shards(n_jobs):
     if n_jobs < 0:
         return max(joblib.cpu_count() + 1 + n_jobs, 1)
     return int(n_jobs)
-
-
-def threads_available():
-    """How many threads one fit may run: the cores this process may use,
-    capped by ``OMP_NUM_THREADS`` or ``NUMBA_NUM_THREADS`` when set."""
-    cores = joblib.cpu_count()
-    for variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        try:
-            cores = min(cores, max(int(os.environ[variable]), 1))
-        except (KeyError, ValueError):
-            pass
-    return cores
 
 
 def _multiply_adds(layer_units):
@@ -163,28 +148,16 @@ class ShardedProblem(Problem):
     x, targets, cost, penalty, dropout_rates
         As for ``Problem``.
     n_shards : int
-        Number of row blocks, >= 2; the result depends on it alone.
-    n_threads : int, default=None
-        Threads to run them on; by default ``threads_available()``, at most
-        ``n_shards``.
+        Number of row blocks, >= 2; the result depends on it alone. They run
+        on the fit's share of the cores (``_cores.thread_share``), at most
+        ``n_shards`` threads.
     """
 
-    def __init__(
-        self, x, targets, cost, penalty, dropout_rates, n_shards, n_threads=None
-    ):
+    def __init__(self, x, targets, cost, penalty, dropout_rates, n_shards):
         super().__init__(x, targets, cost, penalty, dropout_rates)
         self.n_shards = n_shards
-        self.n_threads = min(n_shards, n_threads or threads_available())
-        self._pool = None
         self._shared = None
         self._blocks = None
-
-    def blas_threads(self, network, n_rows):
-        # The shards are the parallelism; BLAS keeps one thread throughout
-        # the fit, which also makes its rounding independent of the machine.
-        if self.splits(network, n_rows):
-            return single_threaded_blas()
-        return super().blas_threads(network, n_rows)
 
     def splits(self, network, n_rows):
         """Whether batches of ``n_rows`` rows are worth splitting."""
@@ -194,20 +167,7 @@ class ShardedProblem(Problem):
         )
 
     def _run(self, tasks):
-        """Run the callables in ``tasks`` on the threads; the first here."""
-        if self.n_threads == 1 or len(tasks) == 1:
-            return [task() for task in tasks]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.n_threads - 1)
-        futures = [self._pool.submit(task) for task in tasks[1:]]
-        first = tasks[0]()
-        return [first, *(future.result() for future in futures)]
-
-    def close(self):
-        """Stop the threads (they are started again if needed)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        return self._threads.run(tasks)
 
     # -- full batch -------------------------------------------------------
 
@@ -228,13 +188,19 @@ class ShardedProblem(Problem):
                 for s in range(k)
             ]
         net, code, functions = network.kernel, self.cost_code, self.cost_functions
-        with single_threaded_blas():
-            sums = self._run(
-                [
-                    lambda b=b: block_sums(b, theta, net, code, functions, dropout)
-                    for b in self._blocks
-                ]
-            )
+
+        def thread(t, n_threads):
+            return [
+                block_sums(block, theta, net, code, functions, dropout)
+                for block in self._blocks[t::n_threads]
+            ]
+
+        n_threads = thread_share(self.n_shards)
+        by_thread = self._run(
+            [lambda t=t: thread(t, n_threads) for t in range(n_threads)]
+        )
+        # Back in block order: thread t computed blocks t, t + n_threads, ...
+        sums = [by_thread[s % n_threads][s // n_threads] for s in range(self.n_shards)]
         parts = [(block.grad, block.bias_sums) for block in self._blocks]
         return add_block_sums(sums, parts, grad, bias_sums)
 
@@ -262,10 +228,12 @@ class ShardedProblem(Problem):
         in_order = order is None
         order = np.arange(self.n_samples) if in_order else order
 
+        n_threads = thread_share(self.n_shards)
+
         def thread(t):
             return run_epoch_shard(
                 t,
-                self.n_threads,
+                n_threads,
                 *self.x,
                 self.targets,
                 order,
@@ -283,8 +251,7 @@ class ShardedProblem(Problem):
                 *self.cost_functions,
             )
 
-        with single_threaded_blas():
-            results = self._run([lambda t=t: thread(t) for t in range(self.n_threads)])
+        results = self._run([lambda t=t: thread(t) for t in range(n_threads)])
         if self._shared.failed[0]:
             self._shared.failed[0] = 0
             # The user's cost raised in some thread, where the error could

@@ -14,11 +14,14 @@ from ._atomics import barrier
 from ._codes import SOLVER_ADAM
 from ._kernels import (
     Targets,
+    alone,
     backprop,
-    finish_gradient,
     helper,
     kernel,
+    meet,
+    normalize_range,
     penalized,
+    penalty_sums,
     workspace_size,
 )
 
@@ -113,14 +116,15 @@ def optimizer_step(optimizer, theta, grad, moments, step):
 
 @helper
 def gather_batch(
-    X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch
+    X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch, lo, hi
 ):
     """The rows ``order[start:stop]`` as kernel inputs ``(X_rows, rows, batch)``.
 
     With ``in_order`` (``order`` is ``arange``) they are slices of the data;
-    otherwise they are gathered into the buffers ``X_batch`` (dense input
-    only), ``Y_batch`` and ``w_batch``, whose first ``stop - start`` rows
-    they then are.
+    otherwise the rows ``order[lo:hi]`` (``start <= lo <= hi <= stop``: the
+    threads of a team each gather their share) are copied into the buffers
+    ``X_batch`` (dense input only), ``Y_batch`` and ``w_batch``, whose first
+    ``stop - start`` rows are the batch.
     """
     n_rows = stop - start
     rows = order[start:stop]
@@ -130,7 +134,7 @@ def gather_batch(
         return X[start:stop], rows, batch
     n_features = X_batch.shape[1]
     n_outputs = Y_batch.shape[1]
-    for i in range(n_rows):
+    for i in range(lo - start, hi - start):
         r = rows[i]
         if csr is None:
             for j in range(n_features):
@@ -157,6 +161,122 @@ def batch_buffers(X, csr, targets, in_order, n_rows, theta, net):
     w_batch = np.empty(gather_y if targets.has_weight else 0, dtype=theta.dtype)
     work = np.empty(workspace_size(net.layer_units, n_rows), dtype=theta.dtype)
     return X_batch, Y_batch, w_batch, work
+
+
+class EpochBuffers(NamedTuple):
+    """An epoch's scratch space, shared by the threads of a team: the gather
+    buffers and ``work`` of ``batch_buffers``, and the batch's gradient sums
+    ``grad`` (dtype) and ``bias_sums`` (float64), shaped like ``theta``."""
+
+    X_batch: np.ndarray
+    Y_batch: np.ndarray
+    w_batch: np.ndarray
+    work: np.ndarray
+    grad: np.ndarray
+    bias_sums: np.ndarray
+
+
+@kernel
+def epoch_buffers(X, csr, targets, in_order, n_rows, theta, net):
+    """``EpochBuffers`` for batches of up to ``n_rows`` rows."""
+    X_batch, Y_batch, w_batch, work = batch_buffers(
+        X, csr, targets, in_order, n_rows, theta, net
+    )
+    return EpochBuffers(
+        X_batch, Y_batch, w_batch, work, np.empty_like(theta), np.empty(theta.shape[0])
+    )
+
+
+@helper
+def epoch_steps(
+    X,
+    csr,
+    targets,
+    order,
+    in_order,
+    batch_size,
+    theta,
+    net,
+    cost,
+    penalty,
+    optimizer,
+    moments,
+    step,
+    buffers,
+    team,
+    dropout,
+    fn,
+    fn_delta,
+):
+    """The batches of one epoch (see ``run_epoch``), as thread ``team.thread``
+    of ``team``.
+
+    The threads gather a share of each batch's rows each, run ``backprop``
+    together, then each finishes the gradient and steps the optimizer on
+    its own range of parameters: every element is computed as one thread
+    would, so the numbers do not depend on the team's size. Thread 0 adds up
+    the penalty before the products, while the parameters are still.
+    """
+    n_samples = order.shape[0]
+    n_params = theta.shape[0]
+    lo = team.thread * n_params // team.size
+    hi = (team.thread + 1) * n_params // team.size
+    part = Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        m = stop - start
+        X_rows, rows, batch = gather_batch(
+            X,
+            csr,
+            targets,
+            order,
+            in_order,
+            start,
+            stop,
+            buffers.X_batch,
+            buffers.Y_batch,
+            buffers.w_batch,
+            start + team.thread * m // team.size,
+            start + (team.thread + 1) * m // team.size,
+        )
+        squares = 0.0
+        absolutes = 0.0
+        if team.thread == 0:
+            squares, absolutes = penalty_sums(theta, net, penalty)
+            if team.size > 1:
+                team.shared[2] = squares
+                team.shared[3] = absolutes
+        meet(team)
+        if team.thread != 0:
+            squares = team.shared[2]
+            absolutes = team.shared[3]
+        cost_sum, weight_sum = backprop(
+            X_rows,
+            csr,
+            rows,
+            batch,
+            theta,
+            net,
+            cost,
+            buffers.grad,
+            buffers.bias_sums,
+            buffers.work,
+            dropout,
+            fn,
+            fn_delta,
+            team,
+        )
+        batch_loss = penalized(cost_sum, penalty, squares, absolutes) / weight_sum
+        if not np.isfinite(batch_loss):
+            return batch_loss, step  # every thread stops at the same batch
+        total += batch_loss * m
+        normalize_range(
+            theta, net, penalty, weight_sum, buffers.grad, buffers.bias_sums, lo, hi
+        )
+        step = optimizer_step(optimizer, theta[lo:hi], buffers.grad[lo:hi], part, step)
+        meet(team)
+    return total / n_samples, step
 
 
 @kernel
@@ -190,42 +310,73 @@ def run_epoch(
     batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
     and returns a non-finite loss as soon as a batch loss is not finite.
     """
-    n_samples = order.shape[0]
-    X_batch, Y_batch, w_batch, work = batch_buffers(
-        X, csr, targets, in_order, min(batch_size, n_samples), theta, net
+    buffers = epoch_buffers(
+        X, csr, targets, in_order, min(batch_size, order.shape[0]), theta, net
     )
-    grad = np.empty_like(theta)
-    bias_sums = np.empty(theta.shape[0])
+    return epoch_steps(
+        X,
+        csr,
+        targets,
+        order,
+        in_order,
+        batch_size,
+        theta,
+        net,
+        cost,
+        penalty,
+        optimizer,
+        moments,
+        step,
+        buffers,
+        alone(),
+        dropout,
+        fn,
+        fn_delta,
+    )
 
-    total = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        X_rows, rows, batch = gather_batch(
-            X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch
-        )
-        cost_sum, weight_sum = backprop(
-            X_rows,
-            csr,
-            rows,
-            batch,
-            theta,
-            net,
-            cost,
-            grad,
-            bias_sums,
-            work,
-            dropout,
-            fn,
-            fn_delta,
-        )
-        batch_loss = finish_gradient(
-            theta, net, penalty, cost_sum, weight_sum, grad, bias_sums
-        )
-        if not np.isfinite(batch_loss):
-            return batch_loss, step
-        total += batch_loss * (stop - start)
-        step = optimizer_step(optimizer, theta, grad, moments, step)
-    return total / n_samples, step
+
+@kernel
+def run_epoch_team(
+    team,
+    X,
+    csr,
+    targets,
+    order,
+    in_order,
+    batch_size,
+    theta,
+    net,
+    cost,
+    penalty,
+    optimizer,
+    moments,
+    step,
+    buffers,
+    dropout=None,
+):
+    """``run_epoch`` as thread ``team.thread`` of a ``Team`` whose threads all
+    call it with the same arguments and one ``EpochBuffers``; each returns
+    the epoch's ``(mean batch loss, step)``. Built-in costs only."""
+    return epoch_steps(
+        X,
+        csr,
+        targets,
+        order,
+        in_order,
+        batch_size,
+        theta,
+        net,
+        cost,
+        penalty,
+        optimizer,
+        moments,
+        step,
+        buffers,
+        team,
+        dropout,
+        None,
+        None,
+    )
 
 
 class ShardBuffers(NamedTuple):
@@ -275,6 +426,7 @@ def shard_sums(
         dropout,
         fn,
         fn_delta,
+        alone(),
     )
     if fn is None:  # built-in costs cannot raise: no exception handling
         shared.costs[s], shared.weights[s] = backprop(*args)
@@ -376,6 +528,8 @@ def run_epoch_shard(
                 X_batch,
                 Y_batch,
                 w_batch,
+                start + s * m // k,
+                start + (s + 1) * m // k,
             )
             shard_sums(
                 X_rows,

@@ -144,11 +144,11 @@ def test_incremental_on_the_cluster_equals_the_local_run(cluster):
 def _fit_with_two_jobs(X, y):
     """A fit whose batches are split in two (64-128-10: about 0.95 M
     multiply-adds per 100-row shard), and the threads it could use."""
-    from skce._threads import threads_available
+    from skce._cores import cores_given
 
     clf = MLPCostClassifier((128,), n_jobs=2, max_iter=3, random_state=0)
     clf.fit(X, y)
-    return clf.theta_.tobytes(), threads_available()
+    return clf.theta_.tobytes(), cores_given()
 
 
 @quiet

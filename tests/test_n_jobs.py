@@ -21,10 +21,11 @@ from threadpoolctl import threadpool_limits
 
 from skce import InvalidParameterError, MLPCostClassifier
 from skce._boundary import kernel_input, kernel_targets
+from skce._cores import cores_given
 from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
-from skce._threads import ShardedProblem, n_shards, threads_available
+from skce._threads import ShardedProblem, n_shards
 from skce.costs import COSTS
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
@@ -117,7 +118,7 @@ class _threads:
     def __enter__(self):
         self.patch = pytest.MonkeyPatch()
         self.patch.setenv("OMP_NUM_THREADS", str(self.n))
-        assert threads_available() == self.n
+        assert cores_given() == self.n
 
     def __exit__(self, *exc):
         self.patch.undo()
@@ -218,9 +219,7 @@ def test_grid_search_in_processes_with_n_jobs_inside(data):
         parallel.best_estimator_.theta_.tobytes()
         == serial.best_estimator_.theta_.tobytes()
     )
-    workers = joblib.Parallel(n_jobs=2)(
-        joblib.delayed(threads_available)() for _ in "ab"
-    )
+    workers = joblib.Parallel(n_jobs=2)(joblib.delayed(cores_given)() for _ in "ab")
     assert workers == [max(joblib.cpu_count() // 2, 1)] * 2
 
 

@@ -1,4 +1,4 @@
-"""Fits in threads: the kernels release the GIL, and results stay bit-exact.
+"""Fits side by side: the same bits as alone, and nothing process-wide touched.
 
 The speed-up itself is measured in ``benchmarks/bench.py`` (its threads
 section), not here: these machines are shared and timing tests are noise.
@@ -9,41 +9,84 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import skce._cores
 from skce import MLPCostClassifier
-from skce._blas import blas_threads
+from skce._blas import library_path, library_threads
+from skce._cores import cores_given, fits_running, thread_share
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _fit(solver, seed, X, y):
+@pytest.fixture(scope="module")
+def wide():
+    """Rows for a network whose first layer is cut into column blocks
+    (200 x 300 x 512 multiply-adds per batch: two blocks of 256)."""
+    X, y = make_classification(600, 300, n_informative=30, n_classes=3, random_state=0)
+    return X, y
+
+
+def _fit(solver, seed, X, y, hidden=(30,), **params):
     return MLPCostClassifier(
-        (30,), solver=solver, max_iter=8, random_state=seed, batch_size=50
+        hidden, solver=solver, max_iter=4, random_state=seed, batch_size=50, **params
     ).fit(X, y)
 
 
+def _in_two_threads(function, arguments):
+    """``function`` on each argument, in two threads started together."""
+    barrier = threading.Barrier(len(arguments))
+
+    def together(argument):
+        barrier.wait(timeout=60)  # both fits start together and overlap
+        return function(argument)
+
+    with ThreadPoolExecutor(max_workers=len(arguments)) as pool:
+        return list(pool.map(together, arguments))
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("network", ["small", "wide"])
 @quiet
-def test_two_fits_in_two_threads_equal_the_serial_fits(digits, solver):
-    X, y = digits
-    with threadpool_limits(limits=1, user_api="blas"):
-        serial = [_fit(solver, seed, X, y).theta_ for seed in (0, 1)]
-        barrier = threading.Barrier(2)
-
-        def in_thread(seed):
-            barrier.wait(timeout=60)  # both fits start together and overlap
-            return _fit(solver, seed, X, y).theta_
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            threaded = list(pool.map(in_thread, (0, 1)))
+def test_two_fits_in_two_threads_equal_the_serial_fits(digits, wide, solver, network):
+    """With the process's default threads: no threadpool_limits needed."""
+    X, y = digits if network == "small" else wide
+    hidden = (30,) if network == "small" else (512,)
+    serial = [_fit(solver, seed, X, y, hidden).theta_ for seed in (0, 1)]
+    threaded = _in_two_threads(
+        lambda seed: _fit(solver, seed, X, y, hidden).theta_, (0, 1)
+    )
     assert not np.array_equal(serial[0], serial[1])  # two different fits
     for alone, together in zip(serial, threaded, strict=True):
         assert alone.tobytes() == together.tobytes()
 
 
-def _blas_threads_now():
+@quiet
+def test_a_fit_in_another_thread_equals_the_fit_here(digits):
+    """A pool thread computes the main thread's bits: OpenBLAS, once set to
+    one thread at run time, gave pool threads other bits here."""
+    X, y = digits
+    here = _fit("adam", 0, X, y, (64,)).theta_
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(lambda: _fit("adam", 0, X, y, (64,)).theta_).result()
+    assert here.tobytes() == there.tobytes()
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@quiet
+def test_the_bits_of_a_wide_fit_do_not_depend_on_its_threads(wide, n_threads):
+    """Column blocks are cut by shape, not by thread: one thread or two
+    give the same model."""
+    X, y = wide
+    reference = _fit("adam", 0, X, y, (512,)).theta_
+    with threadpool_limits(limits=n_threads, user_api="blas"):
+        assert cores_given() <= n_threads
+        assert _fit("adam", 0, X, y, (512,)).theta_.tobytes() == reference.tobytes()
+
+
+def _blas_settings():
     return {
         info["filepath"]: info["num_threads"]
         for info in threadpool_info()
@@ -51,17 +94,98 @@ def _blas_threads_now():
     }
 
 
-def test_overlapping_fits_share_one_blas_limit():
-    """The first fit out must not give BLAS its threads back under the other."""
-    before = _blas_threads_now()
-    small = [64, 10, 10]
-    first, second = blas_threads(small, 200), blas_threads(small, 200)
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert set(_blas_threads_now().values()) == {1}
-    second.__exit__(None, None, None)
-    assert _blas_threads_now() == before
+@quiet
+def test_fits_never_change_the_process_blas_threads(digits, wide):
+    """Concurrent fits, one of which raises, leave every BLAS library's
+    thread count as it was, during the fits as after them."""
+    X, y = digits
+    before = _blas_settings()
+    assert before[library_path()] == 1  # skce's own copy: one thread
+    seen = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.append(_blas_settings())
+
+    def fit(kind):
+        if kind == "raises":
+            with pytest.raises(ValueError, match="diverged"):
+                MLPCostClassifier(
+                    (30,), solver="sgd", learning_rate_init=1e12, momentum=0.0
+                ).fit(X * 1e3, y)
+        elif kind == "wide":
+            _fit("adam", 0, *wide, (512,))
+        else:
+            _fit(kind, 0, X, y)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        _in_two_threads(fit, ("raises", "wide"))
+        _in_two_threads(fit, ("lbfgs", "adam"))
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen, "the watcher never ran"
+    assert all(settings == before for settings in seen)
+    assert _blas_settings() == before
+    assert fits_running() == 0
+
+
+@quiet
+def test_a_fit_inside_threadpool_limits_1_uses_one_thread(wide, monkeypatch):
+    """The limit a user sets on BLAS is the fit's: its team is one thread."""
+    X, y = wide
+    if cores_given() < 2:
+        pytest.skip("one core here: a fit never has a second thread to use")
+    sizes = []
+    real_run = skce._cores.Threads.run
+
+    def run(self, tasks):
+        sizes.append(len(tasks))
+        return real_run(self, tasks)
+
+    monkeypatch.setattr(skce._cores.Threads, "run", run)
+    _fit("adam", 0, X, y, (512,))
+    assert max(sizes) == 2  # alone, the wide fit uses both cores
+    sizes.clear()
+    with threadpool_limits(limits=1):
+        assert cores_given() == 1 and thread_share(16) == 1
+        _fit("adam", 0, X, y, (512,))
+        _fit("lbfgs", 0, X, y, (512,))
+        _fit("adam", 0, X, y, (30,), n_jobs=2)
+    assert sizes and max(sizes) == 1
+    assert library_threads() == 1
+
+
+def test_fits_running_share_the_cores():
+    """Each running fit gets its share of the cores, at least one thread."""
+    cores = cores_given()
+    assert fits_running() == 0
+    with skce._cores.running_fit():
+        assert thread_share(64) == cores
+        assert thread_share(1) == 1
+        with skce._cores.running_fit():
+            assert thread_share(64) == max(1, cores // 2)
+        assert thread_share(64) == cores
+    assert fits_running() == 0
+
+
+@quiet
+def test_threadpool_limits_on_skce_blas_is_undone_by_the_next_fit(digits):
+    """threadpool_limits sets every OpenBLAS it finds, skce's copy too; a fit
+    sets that copy (and only that one) back to one thread."""
+    X, y = digits
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert library_threads() == 2
+        others = {k: v for k, v in _blas_settings().items() if k != library_path()}
+        MLPCostClassifier((5,), max_iter=1).fit(X, y)
+        assert library_threads() == 1
+        assert {
+            k: v for k, v in _blas_settings().items() if k != library_path()
+        } == others
+    assert library_threads() == 1
 
 
 @quiet
