@@ -47,10 +47,18 @@ def load_csv(path, target):
 
 
 def compare(args):
-    """Cross-validate every cost x solver and print a ranked table."""
+    """Cross-validate every cost x solver and print a ranked table.
+
+    Every fit (each pair's folds, then its fit on all rows for the figure)
+    is one task of one joblib pool of ``--n-jobs`` threads: skce's fits
+    share the cores they are given (``_cores``), so the pool keeps every
+    core busy without oversubscribing it, and each fit is the one it would
+    be alone, so the table and figure do not depend on ``--n-jobs``.
+    """
+    from joblib import Parallel, delayed
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -64,14 +72,12 @@ def compare(args):
         X, y = load_digits(return_X_y=True)
     pairs = [(cost, solver) for cost in args.costs for solver in args.solvers]
     cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
-    rows, models = [], {}
-    for number, (cost, solver) in enumerate(pairs, start=1):
-        print(
-            f"[{number}/{len(pairs)}] {cost} + {solver} ...",
-            file=sys.stderr,
-            flush=True,
-        )
-        model = make_pipeline(
+    try:
+        folds = list(cv.split(X, y))
+    except ValueError as error:
+        raise DataError(str(error).splitlines()[-1]) from None
+    templates = {
+        (cost, solver): make_pipeline(
             StandardScaler(),
             MLPCostClassifier(
                 (args.hidden,),
@@ -82,24 +88,40 @@ def compare(args):
                 random_state=args.random_state,
             ),
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            try:
-                scores = cross_validate(
-                    model, X, y, cv=cv, scoring=("accuracy", "neg_log_loss")
-                )
-            except ValueError as error:
-                raise DataError(str(error).splitlines()[-1]) from None
-            models[cost, solver] = model.fit(X, y)
-        rows.append(
-            (
-                cost,
-                solver,
-                scores["test_accuracy"],
-                -scores["test_neg_log_loss"],
-                scores["fit_time"],
-            )
+        for cost, solver in pairs
+    }
+    # The longest fits first (L-BFGS and full-batch GD on all rows), so that
+    # no core is left with a long fit at the end.
+    tasks = [(pair, None) for pair in pairs] + [
+        (pair, fold) for pair in pairs for fold in range(len(folds))
+    ]
+    remaining = {pair: len(folds) + 1 for pair in pairs}
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        outcomes = Parallel(
+            n_jobs=args.n_jobs, prefer="threads", return_as="generator"
+        )(
+            delayed(_compare_fit)(templates[pair], X, y, folds, fold)
+            for pair, fold in tasks
         )
+        for (pair, fold), outcome in zip(tasks, outcomes, strict=True):
+            if isinstance(outcome, ValueError):
+                raise DataError(str(outcome).splitlines()[-1])
+            results[pair, fold] = outcome
+            remaining[pair] -= 1
+            if remaining[pair] == 0:
+                done = sum(count == 0 for count in remaining.values())
+                print(
+                    f"[{done}/{len(pairs)}] {pair[0]} + {pair[1]} done",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    rows, models = [], {}
+    for pair in pairs:
+        models[pair] = results[pair, None]
+        scores = np.array([results[pair, fold] for fold in range(len(folds))])
+        rows.append((*pair, scores[:, 0], scores[:, 1], scores[:, 2]))
     rows.sort(key=lambda row: -row[2].mean())
     print(
         f"{'rank':>4}  {'cost':<14} {'solver':<6} {'accuracy':>17} {'log-loss':>17} "
@@ -112,6 +134,29 @@ def compare(args):
             f"{seconds.mean():>8.2f}s"
         )
     save_compare_figure(models, rows, args.out)
+
+
+def _compare_fit(template, X, y, folds, fold):
+    """A fit of ``compare``: on all rows (``fold`` None), the fitted model;
+    else ``(accuracy, log-loss, fit seconds)`` on that fold, as
+    ``cross_validate`` scores it. A ``ValueError`` is returned, to be
+    reported as bad data by the caller."""
+    from sklearn.base import clone
+    from sklearn.metrics import get_scorer
+
+    model = clone(template)
+    try:
+        if fold is None:
+            return model.fit(X, y)
+        train, test = folds[fold]
+        start = time.perf_counter()
+        model.fit(X[train], y[train])
+        seconds = time.perf_counter() - start
+        accuracy = get_scorer("accuracy")(model, X[test], y[test])
+        loss = -get_scorer("neg_log_loss")(model, X[test], y[test])
+    except ValueError as error:
+        return error
+    return accuracy, loss, seconds
 
 
 # One colour per solver, the same in every panel (matplotlib's tab10).
@@ -283,6 +328,12 @@ def parser():
     cmp.add_argument("--hidden", type=int, default=64, help="hidden units (64)")
     cmp.add_argument("--max-iter", type=int, default=200, help="epochs at most (200)")
     cmp.add_argument("--random-state", type=int, default=0, help="seed (0)")
+    cmp.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="fits run at once, in threads (-1: one per core; default -1)",
+    )
     cmp.add_argument("--out", default="skce-compare", help="figure folder")
     cmp.set_defaults(run=compare)
     slow = commands.add_parser(

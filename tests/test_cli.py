@@ -58,6 +58,40 @@ def test_compare_on_digits(tmp_path, capsys, monkeypatch):
     assert all(len(c.lines[0].get_xdata()) == 2 for c in spreads)
 
 
+def test_compare_gives_the_same_table_for_any_n_jobs(digits_csv, tmp_path, capsys):
+    """--n-jobs runs the fits side by side; each fit is the one it is alone,
+    so only the fit times may differ."""
+    tables = []
+    for n_jobs in ("1", "2"):
+        status = main(
+            [
+                "compare",
+                "--csv",
+                str(digits_csv),
+                "--target",
+                "digit",
+                "--solvers",
+                "lbfgs",
+                "adam",
+                "gd",
+                "--cv",
+                "3",
+                "--max-iter",
+                "20",
+                "--n-jobs",
+                n_jobs,
+                "--out",
+                str(tmp_path / n_jobs),
+            ]
+        )
+        assert status == 0
+        out = capsys.readouterr().out
+        rows = [line.split() for line in out.splitlines() if line[:4].strip().isdigit()]
+        assert len(rows) == 9
+        tables.append([row[:-1] for row in rows])  # all but the fit time
+    assert tables[0] == tables[1]
+
+
 @pytest.fixture
 def digits_csv(tmp_path):
     X, y = load_digits(return_X_y=True)
