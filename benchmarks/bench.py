@@ -6,11 +6,15 @@ training accuracy of each (a row whose accuracies differ by more than 2
 points is marked invalid). The large workloads also report skce's achieved
 GFLOP/s as a share of the machine's matrix-product peak, measured here with
 NumPy. Start-up costs (cold and warm Numba cache) and peak memory are measured
-in child processes. A last section times two fits in two threads against the
-same two fits one after the other (BLAS limited to one thread), for skce and
-scikit-learn. The table is printed and written as JSON.
+in child processes. The side-by-side sections (``side_by_side.py``) time two
+and four fits in threads against the same fits one after the other, at the
+process's default settings, for skce and scikit-learn; with ``--grid``, a
+whole ``GridSearchCV`` script at n_jobs 1 and 2, in processes and in
+threads; and what a worker process pays for skce. The table is printed and
+written as JSON.
 
     python benchmarks/bench.py            # the full suite (several minutes)
+    python benchmarks/bench.py --grid     # and the grid searches (~10 more)
     python benchmarks/bench.py --quick    # a tiny version, a few seconds
 """
 
@@ -33,6 +37,12 @@ import numpy as np
 import scipy
 import sklearn
 from numba import njit
+from side_by_side import (
+    format_grid,
+    grid_section,
+    thread_section,
+    worker_startup,
+)
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
@@ -40,7 +50,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import skce
 from skce import MLPCostClassifier
-from skce._blas import blas_threads
+from skce._cores import thread_share
+from skce._kernels import block_columns, column_blocks, gemm, most_blocks
 from skce._network import Network
 
 HERE = Path(__file__).resolve().parent
@@ -313,10 +324,12 @@ def _seconds(function):
 
 
 @njit(nogil=True)
-def _products(X, layer_units, batch_size, epochs):
+def _products(X, layer_units, batch_size, epochs, thread, n_threads):
     """The matrix products of a fit, alone: per batch and layer the forward
     product, the weight gradient and (but for the first layer) the input
-    error, with the fit's shapes, on contiguous operands as in the fit."""
+    error, with the fit's shapes, contiguous operands and column blocks
+    (``skce._kernels.column_blocks``), of which this is thread ``thread``'s
+    share among ``n_threads``, as in the fit."""
     n = X.shape[0]
     n_layers = layer_units.shape[0] - 1
     rows = min(batch_size, n)
@@ -340,23 +353,42 @@ def _products(X, layer_units, batch_size, epochs):
                     X[start : start + m] if layer == 0 else A[: m * a].reshape((m, a))
                 )
                 delta = D[: m * b].reshape((m, b))
-                np.dot(inputs, W, out[: m * b].reshape((m, b)))
-                np.dot(inputs.T, delta, G)
+                Z = out[: m * b].reshape((m, b))
+                blocks = column_blocks(m, a, b)
+                for block in range(thread, blocks, n_threads):
+                    lo, hi = block_columns(block, blocks, b)
+                    gemm(False, False, inputs, W, Z, 0.0, lo, hi)
+                blocks = column_blocks(a, m, b)
+                for block in range(thread, blocks, n_threads):
+                    lo, hi = block_columns(block, blocks, b)
+                    gemm(True, False, inputs, delta, G, 0.0, lo, hi)
                 if layer > 0:
-                    np.dot(delta, W.T, out[: m * a].reshape((m, a)))
+                    E = out[: m * a].reshape((m, a))
+                    blocks = column_blocks(m, b, a)
+                    for block in range(thread, blocks, n_threads):
+                        lo, hi = block_columns(block, blocks, a)
+                        gemm(False, True, delta, W, E, 0.0, lo, hi)
 
 
 def product_seconds(w, X, n_outputs):
-    """Seconds of the fit's matrix products alone, with the BLAS threads the
-    fit itself uses (``skce._blas.blas_threads``)."""
+    """Seconds of the fit's matrix products alone, on the threads the fit
+    itself runs (its share of the cores, at most its widest product's
+    column blocks), each thread its blocks, as in the fit."""
     units = np.array([X.shape[1], *w.hidden, n_outputs], dtype=np.int64)
     X = np.ascontiguousarray(X)
-    with blas_threads(units, min(w.batch_size, len(X))):
-        _products(X[: w.batch_size], units, w.batch_size, 1)  # compile
-        return min(
-            _seconds(lambda: _products(X, units, w.batch_size, w.epochs))
-            for _ in range(3)
-        )
+    n_threads = thread_share(most_blocks(units, min(w.batch_size, len(X))))
+    _products(X[: w.batch_size], units, w.batch_size, 1, 0, 1)  # compile
+
+    def run():
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(
+                pool.map(
+                    lambda t: _products(X, units, w.batch_size, w.epochs, t, n_threads),
+                    range(n_threads),
+                )
+            )
+
+    return min(_seconds(run) for _ in range(3))
 
 
 def training_flops(w, n_samples, n_features, n_outputs):
@@ -637,8 +669,7 @@ def fixed_costs(calls):
     def epoch_alone():
         theta = model.theta_.copy()
         moments = Moments(np.empty(0), np.zeros_like(theta), np.zeros_like(theta))
-        with blas_threads(network.layer_units, 200):
-            problem.run_epoch(network, theta, optimizer, moments, 0, order, 200)
+        problem.run_epoch(network, theta, optimizer, moments, 0, order, 200)
 
     rows = X[:100]
     theta = model.theta_
@@ -668,77 +699,6 @@ def fixed_costs(calls):
     report["fit_overhead_target"] = 1e-3
     report["predict_overhead_target"] = 50e-6
     return report
-
-
-# -- two fits in two threads -------------------------------------------------
-
-THREAD_SOLVERS = ("adam", "sgd", "lbfgs")
-THREAD_SPEEDUP_TARGET = 1.6
-
-
-def thread_speedup(rounds, epochs):
-    """Two digits fits, serial and in two threads, with one BLAS thread each.
-
-    skce's kernels release the GIL, so on two cores the threaded pair should
-    take little more than one fit. The speed-up is the median, over rounds,
-    of serial time / threaded time. Both fits of a pair have their own
-    random_state; the threaded models must equal the serial ones bit for bit.
-    """
-    X, y = load("digits", {}, "float64")
-    report = {"epochs": epochs, "target": THREAD_SPEEDUP_TARGET}
-    for library, cls in (("skce", MLPCostClassifier), ("sklearn", MLPClassifier)):
-        for solver in THREAD_SOLVERS:
-            w = Workload("T", "digits", (100,), solver, epochs=epochs)
-
-            def fit(seed, w=w, cls=cls):
-                return cls(**{**common_params(w), "random_state": seed}).fit(X, y)
-
-            serial, threaded = [], []
-            # catch_warnings is not thread-safe: one filter around both threads.
-            one_thread = threadpool_limits(limits=1, user_api="blas")
-            with one_thread, warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                fit(0)  # compile outside the timed rounds
-                with ThreadPoolExecutor(max_workers=2) as pool:
-                    for _ in range(rounds):
-                        start = time.perf_counter()
-                        alone = [fit(seed) for seed in (0, 1)]
-                        serial.append(time.perf_counter() - start)
-                        start = time.perf_counter()
-                        together = list(pool.map(fit, (0, 1)))
-                        threaded.append(time.perf_counter() - start)
-            # Compared for both libraries (both have coefs_ and intercepts_),
-            # so the report never states an identity it did not check.
-            identical = all(
-                np.array_equal(a, b)
-                for serial_model, threaded_model in zip(alone, together, strict=True)
-                for a, b in zip(
-                    serial_model.coefs_ + serial_model.intercepts_,
-                    threaded_model.coefs_ + threaded_model.intercepts_,
-                    strict=True,
-                )
-            )
-            # Each round's pair ran back to back: its ratio is the least
-            # disturbed by the shared machine's drifts.
-            report[f"{library}-{solver}"] = {
-                "serial_seconds": float(np.median(serial)),
-                "threaded_seconds": float(np.median(threaded)),
-                "speedup": float(np.median(np.divide(serial, threaded))),
-                "bitwise_identical": identical,
-            }
-    return report
-
-
-def format_threads(report):
-    lines = [f"two fits in two threads (BLAS 1 thread), target >= {report['target']}x"]
-    for key, row in report.items():
-        if isinstance(row, dict):
-            lines.append(
-                f"  {key:<14} serial {row['serial_seconds']:.3f} s  threads "
-                f"{row['threaded_seconds']:.3f} s  speedup {row['speedup']:.2f}x"
-                + ("" if row["bitwise_identical"] else "  NOT IDENTICAL")
-            )
-    return "\n".join(lines)
 
 
 # -- report -------------------------------------------------------------------
@@ -914,6 +874,14 @@ def main(argv=None):
     parser.add_argument(
         "--dask", action="store_true", help="add the one-model-on-a-cluster section"
     )
+    parser.add_argument(
+        "--grid", action="store_true", help="add the GridSearchCV section"
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="only the side-by-side sections (threads, worker start-up, --grid)",
+    )
     args = parser.parse_args(argv)
 
     mode = "quick" if args.quick else "full"
@@ -927,7 +895,10 @@ def main(argv=None):
     peaks = {dtype: matmul_peak(dtype, peak_size) for dtype in ("float64", "float32")}
 
     rows, models = [], {}
-    print(HEADER)
+    if args.side_by_side:
+        workloads = []
+    else:
+        print(HEADER)
     for w in workloads:
         X, y = load(w.data, SIZES[mode], w.dtype)
         if w.kind in ("fit", "fits", "partial"):
@@ -951,20 +922,32 @@ def main(argv=None):
             rows.append(summarize(w, times, accuracy))
         print(format_row(rows[-1]), flush=True)
 
-    fixed = fixed_costs(20 if args.quick else 200)
+    fixed = None
+    if not args.side_by_side:
+        fixed = fixed_costs(20 if args.quick else 200)
+        print(
+            f"fixed cost: one-epoch fit {1e3 * fixed['one_epoch_fit_seconds']:.2f} "
+            f"ms, its epoch {1e3 * fixed['epoch_seconds']:.2f} ms, overhead "
+            f"{1e3 * fixed['fit_overhead_seconds']:.2f} ms (target <= 1); "
+            f"predict_proba of 100 rows: overhead "
+            f"{1e6 * fixed['predict_overhead_seconds']:.1f} us (target <= 50)",
+            flush=True,
+        )
+    print("fits side by side in threads, default settings (speed-up: serial / threads)")
+    side_rounds = args.rounds if args.quick else max(args.rounds, 5)
+    threads = thread_section(side_rounds, settle, args.quick)
+    grid = None
+    if args.grid:
+        grid = grid_section(args.rounds, settle, args.quick)
+        print(format_grid(grid), flush=True)
+    worker = worker_startup(args.rounds if args.quick else max(args.rounds, 5))
     print(
-        f"fixed cost: one-epoch fit {1e3 * fixed['one_epoch_fit_seconds']:.2f} ms, "
-        f"its epoch {1e3 * fixed['epoch_seconds']:.2f} ms, overhead "
-        f"{1e3 * fixed['fit_overhead_seconds']:.2f} ms (target <= 1); "
-        f"predict_proba of 100 rows: overhead "
-        f"{1e6 * fixed['predict_overhead_seconds']:.1f} us (target <= 50)",
+        f"a worker's cost of skce beyond scikit-learn's import: "
+        f"{worker['worker_overhead_seconds']:.3f} s (import "
+        f"{worker['skce_import_seconds']:.3f} s, loading the cached kernels "
+        f"{worker['first_fit_load_seconds']:.3f} s; target <= {worker['target']})",
         flush=True,
     )
-    threads = thread_speedup(
-        args.rounds if args.quick else max(args.rounds, 5),
-        epochs=5 if args.quick else 200,
-    )
-    print(format_threads(threads), flush=True)
 
     dask = None
     if args.dask:
@@ -980,13 +963,21 @@ def main(argv=None):
         "settle_seconds": SETTLE_SECONDS,
         "workloads": rows,
         "threads": threads,
+        "grid_search": grid,
+        "worker_startup": worker,
         "fixed_costs": fixed,
-        "startup": startup_costs(include_cold=not args.quick),
-        "memory_W4": peak_memory(*load("synthetic-784", SIZES[mode], "float64")),
+        "startup": None
+        if args.side_by_side
+        else startup_costs(include_cold=not args.quick),
+        "memory_W4": None
+        if args.side_by_side
+        else peak_memory(*load("synthetic-784", SIZES[mode], "float64")),
         "driver_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         * 1024,
     }
     print(json.dumps({k: report[k] for k in ("startup", "memory_W4")}, indent=1))
+    if args.side_by_side:
+        mode += "-side-by-side"
     path = args.json or HERE / f"results-{mode}.json"
     path.write_text(json.dumps(report, indent=1))
     print(f"wrote {path}")

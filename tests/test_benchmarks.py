@@ -58,8 +58,13 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
     assert report["startup"]["warm_second_fit_seconds"] > 0
     assert report["memory_W4"]["skce"]["peak_rss_bytes"] > 0
     threads = report["threads"]
-    for solver in ("adam", "sgd", "lbfgs"):
-        for library in ("skce", "sklearn"):
-            assert threads[f"{library}-{solver}"]["speedup"] > 0
-        assert threads[f"skce-{solver}"]["bitwise_identical"]
+    for network in ("small", "large"):
+        for solver in ("adam-200", "sgd-10", "lbfgs", "gd"):
+            for n_fits in (2, 4):
+                row = threads[f"skce-{network}-{solver}-x{n_fits}"]
+                assert row["speedup"] > 0 and row["bitwise_identical"]
+            if solver != "gd":
+                assert threads[f"sklearn-{network}-{solver}-x2"]["speedup"] > 0
+    worker = report["worker_startup"]
+    assert worker["skce_import_seconds"] > 0 and worker["sklearn_import_seconds"] > 0
     assert {"numba", "numpy", "scikit-learn"} <= set(report["machine"]["versions"])
