@@ -185,6 +185,20 @@ def meet(team):
         barrier(team.sync, team.size)
 
 
+@helper
+def from_first(team, first, second, slot):
+    """Thread 0's ``(first, second)`` for every thread of ``team``: thread 0
+    writes them to ``team.shared[slot:slot + 2]``, the threads meet, the
+    others read them there (the arguments of the others are ignored)."""
+    if team.size > 1 and team.thread == 0:
+        team.shared[slot] = first
+        team.shared[slot + 1] = second
+    meet(team)
+    if team.thread != 0:
+        return team.shared[slot], team.shared[slot + 1]
+    return first, second
+
+
 class Dropout(NamedTuple):
     """Inverted dropout of the hidden units during training.
 
@@ -736,13 +750,7 @@ def backprop(
                 weight_sum += targets.weights[i]
         else:
             weight_sum = float(n_rows)
-        if team.size > 1:
-            team.shared[0] = cost_sum
-            team.shared[1] = weight_sum
-    meet(team)
-    if team.thread != 0:
-        cost_sum = team.shared[0]
-        weight_sum = team.shared[1]
+    cost_sum, weight_sum = from_first(team, cost_sum, weight_sum, 0)
 
     output_end = logits  # where the output of the layer below ends in work
     for layer in range(n_weight_layers - 1, -1, -1):
@@ -755,20 +763,18 @@ def backprop(
         # grad_W = A_in.T @ D, where A_in is the input X for the first layer.
         sparse = layer == 0 and csr is not None
         n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
-        for block in range(team.thread, n_blocks, team.size):
-            lo, hi = block_columns(block, n_blocks, n_out)
-            if layer > 0:
-                A_in = work[a_in:output_end].reshape((n_rows, n_in))
-                gemm(True, False, A_in, D, grad_W, 0.0, lo, hi)
-            elif csr is None:
-                gemm(True, False, X, D, grad_W, 0.0, lo, hi)
-            else:
-                csr_rows_transpose_dot(csr, rows, D, grad_W)
-            for j in range(lo, hi):
-                column_sum[j] = 0.0
-            for i in range(n_rows):
-                for j in range(lo, hi):
-                    column_sum[j] += D[i, j]
+        A_end = (a_in, output_end)
+        if n_blocks == 1:  # see input_error below
+            if team.thread == 0:
+                weight_gradient(
+                    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, 0, n_out
+                )
+        else:
+            for block in range(team.thread, n_blocks, team.size):
+                lo, hi = block_columns(block, n_blocks, n_out)
+                weight_gradient(
+                    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi
+                )
 
         if layer > 0:
             # delta of the layer below: (D @ W.T) * f'(A_in)
@@ -776,29 +782,58 @@ def backprop(
             A_in = work[a_in:output_end].reshape((n_rows, n_in))
             W = layer_weights(theta, net, layer)
             n_blocks = column_blocks(n_rows, n_out, n_in)
-            for block in range(team.thread, n_blocks, team.size):
-                lo, hi = block_columns(block, n_blocks, n_in)
-                gemm(False, True, D, W, D_in, 0.0, lo, hi)
-                if dropout is None:
-                    multiply_by_derivative(net.activation, A_in, D_in, lo, hi)
-                else:
-                    multiply_by_dropped_derivative(
-                        net.activation,
-                        A_in,
-                        D_in,
-                        rows,
-                        dropout,
-                        net,
-                        layer - 1,
-                        lo,
-                        hi,
-                    )
+            if n_blocks == 1:
+                # One block, the rule for small layers: with constant bounds
+                # the compiled loops run half again as fast as in the block
+                # loop (measured: 30-64-4 batches of 200, 23 against 33 ms
+                # an epoch of backprop).
+                if team.thread == 0:
+                    input_error(D, W, A_in, D_in, rows, dropout, net, layer, 0, n_in)
+            else:
+                for block in range(team.thread, n_blocks, team.size):
+                    lo, hi = block_columns(block, n_blocks, n_in)
+                    input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi)
             current, spare = spare, current
             output_end = a_in
         # The next layer reads all of D_in and overwrites D; after the last,
         # every sum is written.
         meet(team)
     return cost_sum, weight_sum
+
+
+@helper
+def weight_gradient(X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi):
+    """Columns ``lo:hi`` of a layer's weight gradient ``A.T @ D`` and of
+    the column sums of ``D``. The layer's input ``A`` is the previous
+    layer's output, ``work[A_end[0]:A_end[1]]``, or for the first layer the
+    rows of ``X`` (``csr`` for sparse input)."""
+    a_in, output_end = A_end
+    n_rows, n_in = D.shape[0], grad_W.shape[0]
+    if layer > 0:
+        A_in = work[a_in:output_end].reshape((n_rows, n_in))
+        gemm(True, False, A_in, D, grad_W, 0.0, lo, hi)
+    elif csr is None:
+        gemm(True, False, X, D, grad_W, 0.0, lo, hi)
+    else:
+        csr_rows_transpose_dot(csr, rows, D, grad_W)
+    for j in range(lo, hi):
+        column_sum[j] = 0.0
+    for i in range(n_rows):
+        for j in range(lo, hi):
+            column_sum[j] += D[i, j]
+
+
+@helper
+def input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi):
+    """Columns ``lo:hi`` of the error of layer ``layer``'s input,
+    ``(D @ W.T) * f'(A_in)`` (with that input's dropout, if any)."""
+    gemm(False, True, D, W, D_in, 0.0, lo, hi)
+    if dropout is None:
+        multiply_by_derivative(net.activation, A_in, D_in, lo, hi)
+    else:
+        multiply_by_dropped_derivative(
+            net.activation, A_in, D_in, rows, dropout, net, layer - 1, lo, hi
+        )
 
 
 @helper
@@ -821,13 +856,15 @@ def normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, lo, hi):
     """``finish_gradient``'s gradient for the parameters ``[lo, hi)`` only:
     each element is computed alone, so ranges can be shared by threads."""
     for layer in range(net.layer_units.shape[0] - 1):
-        for k in range(
-            max(net.offsets[2 * layer], lo), min(net.offsets[2 * layer + 1], hi)
-        ):
-            w = theta[k]
-            if penalty.l1 == 0.0:
-                grad[k] = (grad[k] + penalty.l2 * w) / weight_sum
-            else:
+        w_lo = max(net.offsets[2 * layer], lo)
+        w_hi = min(net.offsets[2 * layer + 1], hi)
+        # The L1 test outside the loops, so that each loop vectorizes.
+        if penalty.l1 == 0.0:
+            for k in range(w_lo, w_hi):
+                grad[k] = (grad[k] + penalty.l2 * theta[k]) / weight_sum
+        else:
+            for k in range(w_lo, w_hi):
+                w = theta[k]
                 step = penalty.l2 * w + penalty.l1 * ((w > 0.0) - (w < 0.0))
                 grad[k] = (grad[k] + step) / weight_sum
         for k in range(

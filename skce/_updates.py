@@ -16,6 +16,7 @@ from ._kernels import (
     Targets,
     alone,
     backprop,
+    from_first,
     helper,
     kernel,
     meet,
@@ -244,13 +245,7 @@ def epoch_steps(
         absolutes = 0.0
         if team.thread == 0:
             squares, absolutes = penalty_sums(theta, net, penalty)
-            if team.size > 1:
-                team.shared[2] = squares
-                team.shared[3] = absolutes
-        meet(team)
-        if team.thread != 0:
-            squares = team.shared[2]
-            absolutes = team.shared[3]
+        squares, absolutes = from_first(team, squares, absolutes, 2)
         cost_sum, weight_sum = backprop(
             X_rows,
             csr,
