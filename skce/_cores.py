@@ -100,13 +100,15 @@ class Threads:
 
     def __init__(self):
         self._pool = None
+        self._size = 0
 
     def run(self, tasks):
         if len(tasks) == 1:
             return [tasks[0]()]
-        if self._pool is None or self._pool._max_workers < len(tasks) - 1:
+        if self._size < len(tasks) - 1:
             self.close()
             self._pool = ThreadPoolExecutor(len(tasks) - 1)
+            self._size = len(tasks) - 1
         futures = [self._pool.submit(task) for task in tasks[1:]]
         first = tasks[0]()
         return [first, *(future.result() for future in futures)]
@@ -116,3 +118,4 @@ class Threads:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+            self._size = 0

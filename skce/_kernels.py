@@ -220,10 +220,11 @@ def gemm(trans_a, trans_b, A, B, C, beta, lo, hi):
     ``trans_b`` is True.
 
     ``A``, ``B`` and ``C`` are 2-D arrays as stored (a transposed operand is
-    passed untransposed), C-contiguous. The columns of ``C`` are computed
-    one by one as in the whole product, each a sum over the same terms in
-    the same order, so threads can split a product into column blocks. The
-    shapes are checked here, since BLAS reads whatever memory it is told to.
+    passed untransposed), C-contiguous. A column block is the same sums as
+    the whole product, but BLAS may round them otherwise (it picks its
+    kernels by shape): callers cut products by shape alone
+    (``column_blocks``), never by thread. The shapes are checked here, since
+    BLAS reads whatever memory it is told to.
     """
     m, n = C.shape
     a_rows, a_cols = A.shape

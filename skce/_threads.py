@@ -166,9 +166,6 @@ class ShardedProblem(Problem):
             SHARD_WORK
         )
 
-    def _run(self, tasks):
-        return self._threads.run(tasks)
-
     # -- full batch -------------------------------------------------------
 
     def sums(self, network, theta, grad, bias_sums, dropout=None):
@@ -196,7 +193,7 @@ class ShardedProblem(Problem):
             ]
 
         n_threads = thread_share(self.n_shards)
-        by_thread = self._run(
+        by_thread = self._threads.run(
             [lambda t=t: thread(t, n_threads) for t in range(n_threads)]
         )
         # Back in block order: thread t computed blocks t, t + n_threads, ...
@@ -251,7 +248,7 @@ class ShardedProblem(Problem):
                 *self.cost_functions,
             )
 
-        results = self._run([lambda t=t: thread(t) for t in range(n_threads)])
+        results = self._threads.run([lambda t=t: thread(t) for t in range(n_threads)])
         if self._shared.failed[0]:
             self._shared.failed[0] = 0
             # The user's cost raised in some thread, where the error could
