@@ -51,7 +51,7 @@ if __name__ == "__main__":
         Client(address)
         if address
         else Client(
-            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
         )
     ) as client:
         print("cluster:", client)

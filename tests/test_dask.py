@@ -3,7 +3,6 @@
 The cluster runs worker processes on loopback, started by the test itself.
 """
 
-import os
 import sys
 import tracemalloc
 
@@ -12,7 +11,8 @@ import dask.array as da
 import joblib
 import numpy as np
 import pytest
-from dask.distributed import Client, LocalCluster, get_task_stream
+from _ports import DASHBOARD, dashboard_port_taken, local_cluster
+from dask.distributed import Client, get_task_stream
 from dask_ml.wrappers import Incremental
 from sklearn.model_selection import GridSearchCV
 
@@ -23,22 +23,17 @@ quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarnin
 
 @pytest.fixture(scope="module")
 def cluster():
-    # distributed sets OMP_NUM_THREADS and friends in this process's
-    # environment for its workers; later tests must not inherit them.
-    environ = dict(os.environ)
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    # Started while 8787 is held, as it is where a user runs Dask of their own.
+    with dashboard_port_taken(), local_cluster() as cluster, Client(cluster) as client:
         yield client
-    os.environ.clear()
-    os.environ.update(environ)
+
+
+def test_the_test_cluster_leaves_a_users_dashboard_port_alone(cluster):
+    """Port 8787 was taken while the cluster started (any running Dask holds
+    it): the cluster started without a warning, on ports of its own."""
+    services = cluster.scheduler_info()["services"]
+    assert services and DASHBOARD not in services.values()
+    assert cluster.scheduler.address != f"tcp://127.0.0.1:{DASHBOARD}"
 
 
 @quiet

@@ -43,3 +43,35 @@ def test_examples_named_in_the_docs_exist_and_run_in_the_gallery():
     for name in named:
         assert (ROOT / "examples" / name).is_file(), name
         assert re.search(pattern, f"/{name}"), f"{name} is not in the gallery"
+
+
+def _calls(text, name):
+    """The argument text of every ``name(...)`` call in ``text``."""
+    for match in re.finditer(re.escape(name) + r"\(", text):
+        depth, start = 1, match.end()
+        for end in range(start, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                yield text[start:end]
+                break
+
+
+def test_every_local_cluster_of_the_project_takes_a_free_dashboard_port():
+    """A user's Dask holds 8787; ``dashboard_address=None`` still binds it
+    (distributed 2026.8). Each cluster the code, tests, examples, benchmarks
+    and docs start asks for a free port (placeholders ``(...)`` aside)."""
+    files = [
+        path
+        for folder in ("skce", "tests", "examples", "benchmarks", "docs")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in (".py", ".rst") and "_build" not in path.parts
+    ]
+    calls = [
+        (path.name, args)
+        for path in files
+        for args in _calls(path.read_text(), "LocalCluster")
+        if args.strip() not in ("", "...")
+    ]
+    assert len(calls) >= 4, calls
+    for name, args in calls:
+        assert 'dashboard_address=":0"' in args, (name, args)
