@@ -12,10 +12,15 @@ is a ``Problem`` whose two seams run on those partitions:
   in the same order, bit for bit.
 - ``run_epoch`` (``sgd``, ``adam``): local SGD. Each partition runs the
   epoch kernel on its own rows from its own copy of the parameters and
-  optimizer vectors (``partition_epoch``); every ``sync_every`` epochs the
-  copies are reset to their average, weighted by row counts. The client's
-  parameters are that average after every epoch. With one partition this
-  is the in-memory fit, bit for bit; with several it is an approximation.
+  optimizer vectors (``partition_epoch``), in rounds of whole mini-batches;
+  after every round the client's parameters are the copies' average,
+  weighted by row counts, and every ``sync_every`` epochs (a fraction: after
+  every round) the copies are reset to it. A partition's batches are its
+  share of ``batch_size`` and Adam's step size is scaled to match
+  (``local_batch_sizes``, ``local_optimizer``): the in-memory number of
+  steps per epoch, so the in-memory hyper-parameters carry over. With one
+  partition this is the in-memory fit, bit for bit; with several it is an
+  approximation.
 
 Only this module and ``skce.dask`` import Dask.
 """
@@ -30,6 +35,7 @@ from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from ._boundary import all_finite, check_sample_weight, kernel_targets
+from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
 from ._kernels import Dropout, Targets, dropout_key
 from ._problem import Problem
@@ -176,19 +182,24 @@ class LocalState:
     loss: float = math.nan
 
 
-def partition_epoch(partition, state, spec, optimizer, order, batch_size, dropout):
-    """One epoch of mini-batch steps on one partition, from ``state``
-    (copied: a synchronised state is shared by the worker's partitions)."""
+def partition_epoch(partition, state, spec, task, dropout):
+    """Mini-batch steps on one partition's rows, from ``state`` (copied: a
+    synchronised state is shared by the worker's partitions). ``task`` is
+    ``(optimizer, rows, batch_size)``; ``rows`` None means all of them in
+    order."""
+    optimizer, rows, batch_size = task
+    if rows is not None and rows.shape[0] == 0:
+        return LocalState(state.theta, state.moments, state.step, 0.0)
     partition.realign()
     theta = state.theta.copy()
     moments = Moments(*(vector.copy() for vector in state.moments))
-    in_order = order is None
+    in_order = rows is None
     cost = spec.cost
     loss, step = run_epoch(
         partition.X,
         None,
         partition.targets(),
-        np.arange(partition.n_rows) if in_order else order,
+        np.arange(partition.n_rows) if in_order else rows,
         in_order,
         batch_size,
         theta,
@@ -209,18 +220,71 @@ def worker_sums(partitions, theta, spec, dropout):
     return [partition_sums(p, theta, spec, dropout) for p in partitions]
 
 
-def worker_epochs(partitions, states, spec, optimizer, orders, batch_size, dropouts):
+def worker_epochs(partitions, states, spec, tasks, dropouts):
     """``partition_epoch`` of several partitions on one worker, in order;
     ``states`` is one ``LocalState`` for all (after a synchronisation) or a
     list with one per partition."""
     if isinstance(states, LocalState):
         states = [states] * len(partitions)
     return [
-        partition_epoch(p, state, spec, optimizer, order, batch_size, dropout)
-        for p, state, order, dropout in zip(
-            partitions, states, orders, dropouts, strict=True
+        partition_epoch(p, state, spec, task, dropout)
+        for p, state, task, dropout in zip(
+            partitions, states, tasks, dropouts, strict=True
         )
     ]
+
+
+def local_batch_sizes(batch_size, sizes):
+    """Each partition's mini-batch size: its share of ``batch_size``,
+    rounded up, so that every partition takes as many steps per epoch as
+    the in-memory fit (one partition: ``batch_size`` itself)."""
+    n_samples = sum(sizes)
+    return [max(-(-batch_size * n_rows // n_samples), 1) for n_rows in sizes]
+
+
+def local_optimizer(optimizer, batch_size, local_batch):
+    """The optimizer of a partition whose batches are ``batch_size /
+    local_batch = k`` times smaller than the fit's.
+
+    SGD's step is linear in the gradient: the average of k copies that each
+    stepped on k times fewer rows moves as the in-memory fit, and only its
+    noise is averaged away. Adam's is not: its second moment estimates the
+    squared gradient of the smaller batch, which is mostly noise, so each
+    copy's steps shrink by up to sqrt(k). Adam's step size is multiplied by
+    sqrt(k), which restores the in-memory fit's drift and, once k copies
+    are averaged, its noise (the square-root scaling rule of adaptive
+    methods, Malladi et al. 2022).
+    """
+    if optimizer.solver != SOLVER_ADAM or local_batch == batch_size:
+        return optimizer
+    scale = math.sqrt(batch_size / local_batch)
+    return optimizer._replace(learning_rate=optimizer.learning_rate * scale)
+
+
+def sync_schedule(sync_every, n_partitions):
+    """``(rounds per epoch, rounds between two averages)`` for a
+    ``sync_every`` in epochs: a fraction 1/R splits each epoch into R
+    rounds of whole mini-batches, averaged after each; one partition has
+    nothing to average, and takes its epoch in one round."""
+    if sync_every >= 1:
+        return 1, int(sync_every)
+    return (1 if n_partitions == 1 else max(round(1 / sync_every), 1)), 1
+
+
+def round_rows(n_rows, batch_size, r, rounds):
+    """The rows ``[lo, hi)`` of round ``r`` of ``rounds`` in one partition's
+    epoch: whole mini-batches, shared out evenly."""
+    n_batches = -(-n_rows // batch_size)
+    lo = r * n_batches // rounds * batch_size
+    hi = min((r + 1) * n_batches // rounds * batch_size, n_rows)
+    return lo, hi
+
+
+def _rows_of(order, lo, hi, n_rows):
+    """Positions ``lo:hi`` of a partition's epoch order (None: in order)."""
+    if lo == 0 and hi == n_rows:
+        return order
+    return (np.arange(n_rows) if order is None else order)[lo:hi]
 
 
 def weighted_average(values, shares):
@@ -249,8 +313,9 @@ class ClusterProblem(Problem):
         Their ``partition_summary``.
     cost, penalty, dropout_rates
         As for ``Problem``.
-    sync_every : int
-        Epochs of local SGD between two averages of the copies.
+    sync_every : int or float
+        Epochs of local SGD between two averages of the copies (see
+        ``sync_schedule``).
     """
 
     def __init__(
@@ -267,7 +332,8 @@ class ClusterProblem(Problem):
         self._spec = None
         self._groups = None  # {worker: indices of the partitions it holds}
         self._states = None  # {worker: future of its partitions' LocalStates}
-        self._epochs = 0
+        self._shares = [n_rows / self.n_samples for n_rows in self.sizes]
+        self._rounds = 0
 
     def weight_sum(self):
         return self._weight_sum
@@ -345,8 +411,38 @@ class ClusterProblem(Problem):
     ):
         orders = self._orders(order)
         dropouts = [_partition_dropout(dropout, p) for p in range(len(orders))]
-        sync = self._epochs % self.sync_every == 0
-        self._epochs += 1
+        batches = local_batch_sizes(batch_size, self.sizes)
+        optimizers = [local_optimizer(optimizer, batch_size, b) for b in batches]
+        rounds, every = sync_schedule(self.sync_every, len(self.sizes))
+        loss = 0.0
+        for r in range(rounds):
+            spans = [
+                round_rows(n_rows, b, r, rounds)
+                for n_rows, b in zip(self.sizes, batches, strict=True)
+            ]
+            tasks = [
+                (optimizers[p], _rows_of(orders[p], lo, hi, self.sizes[p]), batches[p])
+                for p, (lo, hi) in enumerate(spans)
+            ]
+            sync = self._rounds % every == 0
+            self._rounds += 1
+            states = self._local_round(
+                network, theta, moments, step, sync, tasks, dropouts
+            )
+            theta[...] = weighted_average([s.theta for s in states], self._shares)
+            for k, vector in enumerate(moments):
+                if vector.shape[0]:
+                    vector[...] = weighted_average(
+                        [s.moments[k] for s in states], self._shares
+                    )
+            step = max(s.step for s in states)
+            weights = [(hi - lo) / self.n_samples for lo, hi in spans]
+            loss += weighted_average([s.loss for s in states], weights)
+        return loss, step
+
+    def _local_round(self, network, theta, moments, step, sync, tasks, dropouts):
+        """Each partition's ``LocalState`` after its ``tasks`` ``(optimizer,
+        rows, batch size)``, from the average (``sync``) or its own copy."""
 
         def submit():
             spec, groups = self._setup(network)
@@ -361,23 +457,14 @@ class ClusterProblem(Problem):
                     [self.partitions[i] for i in indices],
                     self._states[worker],
                     spec,
-                    optimizer,
-                    [orders[i] for i in indices],
-                    batch_size,
+                    [tasks[i] for i in indices],
                     [dropouts[i] for i in indices],
                 )
                 for worker, indices in groups.items()
             }
             return self._states
 
-        states = self._gather(submit)
-        shares = [n_rows / self.n_samples for n_rows in self.sizes]
-        theta[...] = weighted_average([s.theta for s in states], shares)
-        for k, vector in enumerate(moments):
-            if vector.shape[0]:
-                vector[...] = weighted_average([s.moments[k] for s in states], shares)
-        loss = weighted_average([s.loss for s in states], shares)
-        return loss, max(s.step for s in states)
+        return self._gather(submit)
 
     def _orders(self, order):
         """Each partition's rows in the order they come in ``order``."""

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-from dask.distributed import Client, LocalCluster
+from _ports import local_cluster
+from dask.distributed import Client
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -27,9 +28,20 @@ from threadpoolctl import threadpool_limits
 
 from skce import MLPCostClassifier
 from skce._boundary import kernel_input, kernel_targets
-from skce._cluster import Partition, Spec, aligned, partition_sums
+from skce._cluster import (
+    Partition,
+    Spec,
+    aligned,
+    local_batch_sizes,
+    local_optimizer,
+    partition_sums,
+    round_rows,
+    sync_schedule,
+)
+from skce._codes import SOLVER_ADAM, SOLVER_SGD
 from skce._problem import Problem
 from skce._threads import add_block_sums
+from skce._updates import Optimizer
 from skce.dask import DaskMLPCostClassifier
 
 pytestmark = [
@@ -39,23 +51,10 @@ pytestmark = [
 N_ROWS, N_PARTS = 50_000, 8
 
 
-def _cluster():
-    return LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",  # any free port: the tests may run two clusters
-    )
-
-
 @pytest.fixture(scope="module")
 def client():
-    environ = dict(os.environ)  # distributed sets OMP_NUM_THREADS here
-    with _cluster() as cluster, Client(cluster) as client:
+    with local_cluster() as cluster, Client(cluster) as client:
         yield client
-    os.environ.clear()
-    os.environ.update(environ)
 
 
 @pytest.fixture(scope="module")
@@ -255,34 +254,96 @@ def test_one_partition_is_the_in_memory_fit(client, data, solver):
     _assert_same_fit(fitted, plain)
 
 
-@pytest.mark.parametrize("solver, rate", [("sgd", 0.03), ("adam", 0.01)])
-def test_eight_partitions_reach_the_in_memory_accuracy(client, data, solver, rate):
-    """Measured when written: SGD 0.9639 against 0.9696, Adam 0.9658
-    against 0.9700 (test accuracy, 200 epochs at most)."""
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_the_in_memory_hyper_parameters_give_the_in_memory_accuracy(
+    client, data, solver
+):
+    """scikit-learn's defaults, unchanged, on 8 partitions: within a point of
+    test accuracy of the in-memory fit (30 epochs). Averaging once per epoch
+    with full-size local batches, the scheme before, lost up to 19 points in
+    the table of docs/scaling.rst ("local-sgd")."""
     X, y, _, X_test, y_test = data
-    params = dict(
-        hidden_layer_sizes=(32,), solver=solver, learning_rate_init=rate, random_state=0
-    )
+    params = dict(hidden_layer_sizes=(32,), solver=solver, max_iter=30, random_state=0)
     fitted = DaskMLPCostClassifier(**params).fit(*_dask(X, y))
     plain = MLPCostClassifier(**params).fit(X, y)
     distributed, in_memory = fitted.score(X_test, y_test), plain.score(X_test, y_test)
-    assert abs(distributed - in_memory) <= 0.015, (distributed, in_memory)
+    assert abs(distributed - in_memory) <= 0.01, (distributed, in_memory)
 
 
-def test_sync_every_averages_less_often(client, data):
+def test_sync_every_sets_how_often_the_copies_are_averaged(client, data):
     X, y, *_ = data
-    Xd, yd = _dask(X, y)
+    Xd, yd = _dask(X[:8000], y[:8000])
     params = dict(hidden_layer_sizes=(16,), solver="adam", max_iter=4, random_state=0)
-    every = DaskMLPCostClassifier(**params).fit(Xd, yd)
-    second = DaskMLPCostClassifier(sync_every=2, **params).fit(Xd, yd)
-    # The first epoch starts from the same copies either way.
-    assert every.loss_curve_[0] == second.loss_curve_[0]
-    assert not np.array_equal(every.theta_, second.theta_)
-    assert np.isfinite(second.theta_).all()
-    again = DaskMLPCostClassifier(sync_every=2, **params).fit(Xd, yd)
-    assert again.theta_.tobytes() == second.theta_.tobytes()
-    with pytest.raises(ValueError, match="'sync_every' parameter"):
-        DaskMLPCostClassifier(sync_every=0).fit(Xd, yd)
+    fits = {
+        every: DaskMLPCostClassifier(sync_every=every, **params).fit(Xd, yd)
+        for every in (0.25, 0.5, 1, 2)
+    }
+    assert DaskMLPCostClassifier().sync_every == 0.25
+    # Each schedule is a different fit, and a deterministic one.
+    thetas = {every: fit.theta_.tobytes() for every, fit in fits.items()}
+    assert len(set(thetas.values())) == 4
+    again = DaskMLPCostClassifier(sync_every=0.5, **params).fit(Xd, yd)
+    assert again.theta_.tobytes() == thetas[0.5]
+    # Every epoch and every second one start the first epoch alike.
+    assert fits[1].loss_curve_[0] == fits[2].loss_curve_[0]
+    for bad in (0, -1, 1.5, float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="'sync_every' parameter"):
+            DaskMLPCostClassifier(sync_every=bad).fit(Xd, yd)
+
+
+@pytest.mark.parametrize(
+    "sizes", [[50_000], [6_250] * 8, [7_001, 5_000, 3], [100] * 16, [10, 10]]
+)
+@pytest.mark.parametrize("batch_size", [1, 10, 200, 999])
+def test_local_batches_take_the_in_memory_steps_in_whole_batch_rounds(
+    sizes, batch_size
+):
+    n_samples = sum(sizes)
+    batch_size = min(batch_size, n_samples)
+    batches = local_batch_sizes(batch_size, sizes)
+    in_memory = -(-n_samples // batch_size)
+    for n_rows, local in zip(sizes, batches, strict=True):
+        assert 1 <= local <= n_rows
+        steps = -(-n_rows // local)
+        assert steps <= in_memory
+        if len(set(sizes)) == 1 and batch_size >= len(sizes):
+            # Equal shares of at least a row: the in-memory count, less what
+            # rounding the batch up to whole rows costs.
+            share = batch_size / len(sizes)
+            assert steps >= (in_memory - 1) * share / local
+        for rounds in (1, 3, 4):
+            spans = [round_rows(n_rows, local, r, rounds) for r in range(rounds)]
+            # The rounds cover the rows once, in order, in whole batches.
+            assert spans[0][0] == 0 and spans[-1][1] == n_rows
+            for (_, hi), (lo, _) in zip(spans, spans[1:], strict=False):
+                assert hi == lo and lo % local == 0
+    if len(sizes) == 1:
+        assert batches == [batch_size]
+
+
+def test_only_adam_scales_its_step_with_the_local_batch():
+    adam = Optimizer(SOLVER_ADAM, 1e-3, 0.9, True, 0.9, 0.999, 1e-8)
+    sgd = adam._replace(solver=SOLVER_SGD)
+    assert local_optimizer(adam, 200, 200) is adam
+    assert local_optimizer(sgd, 200, 25) is sgd
+    scaled = local_optimizer(adam, 200, 50)
+    assert scaled.learning_rate == pytest.approx(2e-3, rel=1e-15)
+    assert scaled._replace(learning_rate=1e-3) == adam
+
+
+@pytest.mark.parametrize(
+    "sync_every, parts, schedule",
+    [
+        (0.25, 8, (4, 1)),
+        (0.25, 1, (1, 1)),
+        (0.3, 2, (3, 1)),
+        (1, 8, (1, 1)),
+        (3, 8, (1, 3)),
+        (0.5, 16, (2, 1)),
+    ],
+)
+def test_sync_schedule(sync_every, parts, schedule):
+    assert sync_schedule(sync_every, parts) == schedule
 
 
 # -- faults ---------------------------------------------------------------
@@ -295,52 +356,47 @@ def test_a_worker_killed_mid_fit_is_recovered_from(data):
     nothing had happened; it never uses a partial gradient."""
     X, y, *_ = data
     X, y = X[:20_000], y[:20_000]
-    environ = dict(os.environ)
     params = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=60, tol=0.0)
-    try:
-        with _cluster() as cluster, Client(cluster) as client:
-            Xd, yd = _dask(X, y)
-            undisturbed = DaskMLPCostClassifier(random_state=0, **params).fit(Xd, yd)
-            warm = DaskMLPCostClassifier(random_state=0, warm_start=True, **params)
-            warm.set_params(max_iter=5).fit(Xd, yd)
-            before = warm.theta_.copy()
-            pids = list(client.run(os.getpid).values())
-            outcome = {}
+    with local_cluster() as cluster, Client(cluster) as client:
+        Xd, yd = _dask(X, y)
+        undisturbed = DaskMLPCostClassifier(random_state=0, **params).fit(Xd, yd)
+        warm = DaskMLPCostClassifier(random_state=0, warm_start=True, **params)
+        warm.set_params(max_iter=5).fit(Xd, yd)
+        before = warm.theta_.copy()
+        pids = list(client.run(os.getpid).values())
+        outcome = {}
 
-            def fit():
-                try:
-                    outcome["model"] = DaskMLPCostClassifier(
-                        random_state=0, **params
-                    ).fit(Xd, yd)
-                except Exception as error:  # noqa: BLE001 - asserted below
-                    outcome["error"] = error
+        def fit():
+            try:
+                outcome["model"] = DaskMLPCostClassifier(random_state=0, **params).fit(
+                    Xd, yd
+                )
+            except Exception as error:  # noqa: BLE001 - asserted below
+                outcome["error"] = error
 
-            thread = threading.Thread(target=fit)
-            thread.start()
-            time.sleep(1.5)
-            assert thread.is_alive(), "the fit ended before the worker was killed"
-            os.kill(pids[0], signal.SIGKILL)
-            thread.join(200)
-            assert not thread.is_alive()
-            assert "error" not in outcome, outcome.get("error")
-            _assert_same_fit(outcome["model"], undisturbed)
-            # A warm start killed mid-fit: recovered alike, or left as it was.
-            client.wait_for_workers(2, timeout=60)
-            pids = list(client.run(os.getpid).values())
-            warm.set_params(max_iter=60)
-            thread = threading.Thread(target=lambda: _try_fit(warm, Xd, yd, outcome))
-            outcome.clear()
-            thread.start()
-            time.sleep(1.0)
-            os.kill(pids[1], signal.SIGKILL)
-            thread.join(200)
-            if "error" in outcome:
-                np.testing.assert_array_equal(warm.theta_, before)
-            else:
-                assert np.isfinite(warm.theta_).all() and warm.n_iter_ >= 1
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+        thread = threading.Thread(target=fit)
+        thread.start()
+        time.sleep(1.5)
+        assert thread.is_alive(), "the fit ended before the worker was killed"
+        os.kill(pids[0], signal.SIGKILL)
+        thread.join(200)
+        assert not thread.is_alive()
+        assert "error" not in outcome, outcome.get("error")
+        _assert_same_fit(outcome["model"], undisturbed)
+        # A warm start killed mid-fit: recovered alike, or left as it was.
+        client.wait_for_workers(2, timeout=60)
+        pids = list(client.run(os.getpid).values())
+        warm.set_params(max_iter=60)
+        thread = threading.Thread(target=lambda: _try_fit(warm, Xd, yd, outcome))
+        outcome.clear()
+        thread.start()
+        time.sleep(1.0)
+        os.kill(pids[1], signal.SIGKILL)
+        thread.join(200)
+        if "error" in outcome:
+            np.testing.assert_array_equal(warm.theta_, before)
+        else:
+            assert np.isfinite(warm.theta_).all() and warm.n_iter_ >= 1
 
 
 def _try_fit(model, X, y, outcome):
@@ -518,17 +574,12 @@ def test_no_client_is_a_clear_error():
 @pytest.mark.timeout(120)
 def test_a_closed_client_is_a_clear_error(data):
     X, y, *_ = data
-    environ = dict(os.environ)
-    try:
-        with _cluster() as cluster:
-            closed = Client(cluster)
-            closed.close()
-            clf = DaskMLPCostClassifier((4,), client=closed, max_iter=2)
-            with pytest.raises(ValueError, match="client is closed"):
-                clf.fit(*_dask(X[:1000], y[:1000]))
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    with local_cluster() as cluster:
+        closed = Client(cluster)
+        closed.close()
+        clf = DaskMLPCostClassifier((4,), client=closed, max_iter=2)
+        with pytest.raises(ValueError, match="client is closed"):
+            clf.fit(*_dask(X[:1000], y[:1000]))
 
 
 def test_a_warm_start_keeps_the_fitted_classes(client, data):
