@@ -48,7 +48,7 @@ class DaskMLPCostClassifier(MLPCostClassifier):
       multiplied by the square root of the ratio of the batch sizes. With
       one partition this is the in-memory fit, bit for bit; with several it
       is an approximation, measured within one point of test accuracy of
-      the in-memory fit (see :ref:`local-sgd`).
+      the in-memory fit (see :ref:`the measured table <local-sgd>`).
 
     Parameters
     ----------
