@@ -1,4 +1,5 @@
-"""Side-by-side benchmarks of skce against scikit-learn (and PyTorch, if present).
+"""Side-by-side benchmarks of skce against scikit-learn (and PyTorch and JAX,
+if present).
 
 Every workload runs each contender in turn, round after round, in this one
 process, and reports the median time of each, the ratio skce / other, and the
@@ -10,8 +11,11 @@ in child processes. The side-by-side sections (``side_by_side.py``) time two
 and four fits in threads against the same fits one after the other, at the
 process's default settings, for skce and scikit-learn; with ``--grid``, a
 whole ``GridSearchCV`` script at n_jobs 1 and 2, in processes and in
-threads; and what a worker process pays for skce. The table is printed and
-written as JSON.
+threads; and what a worker process pays for skce. With JAX importable,
+skce races a jit-compiled JAX loop on one core and on two
+(``versus_jax.py``). The workloads are in ``workloads.py``, the contenders
+in ``contenders.py``, the printed table in ``report.py``. The table is
+printed and written as JSON.
 
     python benchmarks/bench.py            # the full suite (several minutes)
     python benchmarks/bench.py --grid     # and the grid searches (~10 more)
@@ -19,10 +23,8 @@ written as JSON.
 """
 
 import argparse
-import itertools
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,280 +32,34 @@ import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
-from clusters import two_workers
+from clusters import dask_section
+from contenders import (
+    fit_sklearn_like,
+    fit_torch,
+    jax_available,
+    torch_available,
+)
 from numba import njit
+from report import HEADER, format_dask, format_row, machine
 from side_by_side import (
     format_grid,
     grid_section,
     thread_section,
     worker_startup,
 )
-from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_info, threadpool_limits
+from versus_jax import jax_section
+from workloads import FULL, SIZES, load, quick_version
 
-import skce
 from skce import MLPCostClassifier
 from skce._cores import thread_share
 from skce._kernels import block_columns, column_blocks, gemm, most_blocks
-from skce._network import Network
 
 HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class Workload:
-    """One benchmark row: what to fit (or predict) and its target ratios."""
-
-    id: str
-    data: str
-    hidden: tuple
-    solver: str
-    batch_size: int = 200
-    epochs: int = 1
-    dtype: str = "float64"
-    # "fit"; "fits" (``calls`` fits in a row); "partial" (``calls``
-    # partial_fit calls of ``batch_size`` rows); "predict" (throughput) or
-    # "latency" (one row)
-    kind: str = "fit"
-    model_of: str = ""  # for predict/latency rows: the fit row whose model is used
-    target: float | None = 1.0  # skce / sklearn (None: sklearn not run)
-    torch_target: float | None = None  # skce / torch
-    peak_target: float | None = None  # share of the matrix-product peak
-    n_jobs: int | None = None  # skce's; a row with n_jobs > 1 also times n_jobs=1
-    target_vs_n_jobs_1: float | None = None  # skce(n_jobs) / skce(n_jobs=1)
-    roofline: bool = False  # time the fit's matrix products alone too
-    calls: int = 1
-    params: dict = field(default_factory=dict)
-
-
-FULL = [
-    Workload(
-        "W1",
-        "digits",
-        (100,),
-        "adam",
-        200,
-        100,
-        target=0.30,
-        torch_target=0.30,
-        roofline=True,
-    ),
-    Workload("W1j2", "digits", (100,), "adam", 200, 100, target=0.20, n_jobs=2),
-    Workload("W2", "digits", (100,), "sgd", 10, 10, target=0.10, torch_target=0.30),
-    Workload(
-        "W3",
-        "synthetic-100",
-        (64, 64),
-        "adam",
-        200,
-        10,
-        target=0.30,
-        torch_target=0.30,
-        roofline=True,
-    ),
-    Workload("W3j2", "synthetic-100", (64, 64), "adam", 200, 10, target=0.20, n_jobs=2),
-    Workload(
-        "W4",
-        "synthetic-784",
-        (512,),
-        "adam",
-        200,
-        3,
-        target=0.80,
-        peak_target=0.85,
-        roofline=True,
-    ),
-    Workload(
-        "W4f",
-        "synthetic-784",
-        (512,),
-        "adam",
-        200,
-        3,
-        dtype="float32",
-        target=0.70,
-        peak_target=0.80,
-    ),
-    Workload("W5", "digits", (100,), "lbfgs", epochs=200, target=0.50),
-    Workload("W5j2", "digits", (100,), "lbfgs", epochs=200, target=0.50, n_jobs=2),
-    Workload(
-        "W5L",
-        "synthetic-50",
-        (64,),
-        "lbfgs",
-        epochs=30,
-        target=None,
-        n_jobs=2,
-        target_vs_n_jobs_1=1 / 1.7,
-    ),
-    Workload(
-        "W6", "predict-784", (512,), "adam", kind="predict", model_of="W4", target=0.80
-    ),
-    Workload(
-        "W7", "digits", (100,), "adam", kind="latency", model_of="W1", target=0.50
-    ),
-    Workload(
-        "W8", "digits", (100,), "adam", 200, 5, kind="fits", calls=200, target=0.30
-    ),
-    Workload(
-        "W9", "digits", (100,), "adam", 50, kind="partial", calls=1000, target=0.30
-    ),
-]
-
-SIZES = {
-    "full": {
-        "synthetic-50": 100_000,
-        "synthetic-100": 20_000,
-        "synthetic-784": 20_000,
-        "predict-784": 200_000,
-    },
-    "quick": {
-        "synthetic-50": 2_000,
-        "synthetic-100": 1_000,
-        "synthetic-784": 600,
-        "predict-784": 2_000,
-    },
-}
-
-
-def quick_version(workload):
-    """The same row, shrunk to run in well under a second."""
-    epochs = {"W1": 3, "W1j2": 3, "W2": 1, "W5": 10, "W5j2": 10, "W8": 2}
-    calls = {"W8": 5, "W9": 40}
-    return Workload(
-        **{
-            **workload.__dict__,
-            "epochs": epochs.get(workload.id, 1),
-            "calls": calls.get(workload.id, 1),
-        }
-    )
-
-
-# -- data ---------------------------------------------------------------------
-
-
-def load(name, sizes, dtype):
-    if name == "digits":
-        X, y = load_digits(return_X_y=True)
-        return (X / 16.0).astype(dtype), y
-    if name == "predict-784":
-        # W4's training data repeated: its model is then scored on its own data.
-        X, y = load("synthetic-784", sizes, dtype)
-        rows = np.resize(np.arange(len(y)), sizes[name])
-        return X[rows], y[rows]
-    n_features = int(name.rsplit("-", 1)[1])
-    n_classes = 5 if n_features == 100 else 10
-    X, y = make_classification(
-        n_samples=sizes[name],
-        n_features=n_features,
-        n_informative=n_features // 2,
-        n_classes=n_classes,
-        random_state=0,
-    )
-    return X.astype(dtype), y
-
-
-# -- contenders ---------------------------------------------------------------
-
-
-def common_params(w):
-    params = dict(
-        hidden_layer_sizes=w.hidden,
-        solver=w.solver,
-        max_iter=w.epochs,
-        random_state=0,
-        tol=0.0,
-        n_iter_no_change=10**9,
-    )
-    if w.solver != "lbfgs":
-        params["batch_size"] = w.batch_size
-    if w.solver == "sgd":
-        params["learning_rate_init"] = 0.01
-    return params
-
-
-def fit_sklearn_like(cls, w, X, y, **params):
-    """The row's fit, or for "fits" and "partial" rows its ``calls`` calls."""
-    params = {**common_params(w), **params}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if w.kind == "fits":
-            for _ in range(w.calls - 1):
-                cls(**params).fit(X, y)
-        if w.kind != "partial":
-            return cls(**params).fit(X, y)
-        model, classes = cls(**params), np.unique(y)
-        starts = range(0, len(y) - w.batch_size + 1, w.batch_size)
-        for _, start in zip(range(w.calls), itertools.cycle(starts)):
-            stop = start + w.batch_size
-            model.partial_fit(X[start:stop], y[start:stop], classes=classes)
-        return model
-
-
-def fit_torch(w, X, y):
-    """The same network, optimizer, batches and epochs in eager PyTorch."""
-    import torch
-
-    torch.manual_seed(0)
-    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
-    sizes = [X.shape[1], *w.hidden, int(y.max()) + 1]
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [torch.nn.Linear(n_in, n_out, dtype=dtype), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    # Start from the weights skce and scikit-learn draw, so that all three
-    # train the same network and their accuracies are comparable.
-    network = Network(sizes, "relu", "softmax")
-    theta = network.initial_theta("glorot_uniform", X.dtype, np.random.RandomState(0))
-    linear = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
-    with torch.no_grad():
-        for layer, coef, intercept in zip(linear, *network.views(theta), strict=True):
-            layer.weight.copy_(torch.from_numpy(coef.T.copy()))
-            layer.bias.copy_(torch.from_numpy(intercept.copy()))
-    if w.solver == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-8)
-    else:
-        optimizer = torch.optim.SGD(
-            model.parameters(), lr=0.01, momentum=0.9, nesterov=True
-        )
-    weights = [layer.weight for layer in linear]
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(w.epochs):
-        order = torch.randperm(len(y_t), generator=generator)
-        for start in range(0, len(y_t), w.batch_size):
-            rows = order[start : start + w.batch_size]
-            optimizer.zero_grad()
-            loss = loss_fn(model(X_t[rows]), y_t[rows])
-            # sklearn's L2 term: alpha / 2 * ||W||^2 / batch size
-            loss = loss + 0.5e-4 * sum((W**2).sum() for W in weights) / len(rows)
-            loss.backward()
-            optimizer.step()
-
-    class Fitted:
-        def score(self, X, y):
-            with torch.no_grad():
-                predicted = model(torch.from_numpy(X)).argmax(dim=1).numpy()
-            return float((predicted == y).mean())
-
-    return Fitted()
-
-
-def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # -- measurement --------------------------------------------------------------
@@ -705,212 +461,13 @@ def fixed_costs(calls):
 # -- report -------------------------------------------------------------------
 
 
-def dask_section(quick):
-    """One model across a cluster: the round trip of one evaluation, an
-    L-BFGS fit on 2 worker processes against the same fit in one process,
-    and Adam's epochs there against in memory (``local_sgd_epochs``).
-
-    The round trip is ``ClusterProblem.sums`` on 2 partitions of 100 rows,
-    whose computing takes microseconds: what remains is Dask's (send theta,
-    run 2 tasks, gather their sums). The speed-up uses rows enough that each
-    worker computes for well over 100 ms per evaluation; both fits keep BLAS
-    to one thread per process, and their losses are checked to agree.
-    """
-    import dask.array as da
-
-    from skce._kernels import Penalty
-    from skce.costs import COSTS
-    from skce.dask import DaskMLPCostClassifier
-
-    rows, features, hidden, iterations = (
-        (20_000, 20, (32,), 3) if quick else (400_000, 50, (128,), 10)
-    )
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(rows, features))
-    y = (X[:, :3] @ [1.0, -1.0, 0.5] > 0).astype(int) + (X[:, 3] > 1)
-    params = dict(
-        hidden_layer_sizes=hidden, solver="lbfgs", max_iter=iterations, tol=0.0
-    )
-    report = {"rows": rows, "features": features, "hidden": list(hidden)}
-    with two_workers() as (_, environ):
-        tiny = DaskMLPCostClassifier((16,), solver="lbfgs", max_iter=1)
-        X_tiny = da.from_array(X[:200, :20], chunks=(100, 20))
-        data = tiny._training_data(
-            X_tiny, da.from_array(y[:200], chunks=100), None, None, False, False
-        )
-        network = Network([20, 16, 3], "relu", "softmax")
-        problem = data.problem(COSTS["log_loss"], Penalty(1e-4, 0.0), None, 1)
-        theta = network.initial_theta("glorot_uniform", np.float64, rng)
-        grad, bias = np.empty_like(theta), np.empty_like(theta)
-        problem.sums(network, theta, grad, bias)  # the first sends the spec
-        calls = 20 if quick else 200
-        start = time.perf_counter()
-        for _ in range(calls):
-            problem.sums(network, theta, grad, bias)
-        report["round_trip_seconds"] = (time.perf_counter() - start) / calls
-
-        Xd = da.from_array(X, chunks=(rows // 2, features))
-        yd = da.from_array(y, chunks=rows // 2)
-        settle()
-        start = time.perf_counter()
-        distributed = DaskMLPCostClassifier(random_state=0, **params).fit(Xd, yd)
-        report["dask_seconds"] = time.perf_counter() - start
-        report["local_sgd"] = local_sgd_epochs(X, y, Xd, yd, hidden, quick, environ)
-    settle()
-    with threadpool_limits(1, "blas"):
-        start = time.perf_counter()
-        local = MLPCostClassifier(random_state=0, **params).fit(X, y)
-        report["local_seconds"] = time.perf_counter() - start
-    report["speedup"] = report["local_seconds"] / report["dask_seconds"]
-    report["loss_agrees"] = bool(
-        np.allclose(distributed.loss_curve_, local.loss_curve_, rtol=1e-8)
-    )
-    return report
-
-
-def local_sgd_epochs(X, y, Xd, yd, hidden, quick, environ):
-    """Adam's epochs at default settings on 2 worker processes (local SGD)
-    against the same fit in memory, alternated, median of 5 rounds.
-
-    An epoch's time is the difference of a fit of ``1 + extra`` epochs and
-    a fit of 1, divided by ``extra``: it leaves out what a fit does once
-    (preparing the partitions, the first epoch's compile or cache load).
-    The in-memory fit runs at default settings, with the cores it is given:
-    in this process's own environment, without the ``OMP_NUM_THREADS=1``
-    that the cluster set here for its workers.
-    """
-    from skce.dask import DaskMLPCostClassifier
-
-    extra = 1 if quick else 3
-    params = dict(hidden_layer_sizes=hidden, solver="adam", tol=0.0, random_state=0)
-    makers = {
-        "memory": (MLPCostClassifier, X, y),
-        "dask": (DaskMLPCostClassifier, Xd, yd),
-    }
-
-    def epoch_seconds(make, X_fit, y_fit):
-        seconds = []
-        for epochs in (1, 1 + extra):
-            settle()
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                make(max_iter=epochs, **params).fit(X_fit, y_fit)
-            seconds.append(time.perf_counter() - start)
-        return (seconds[1] - seconds[0]) / extra
-
-    cluster_environ = dict(os.environ)
-
-    times = {name: [] for name in makers}
-    for _ in range(2 if quick else 5):
-        for name, (make, X_fit, y_fit) in makers.items():
-            os.environ.clear()
-            os.environ.update(environ if name == "memory" else cluster_environ)
-            times[name].append(epoch_seconds(make, X_fit, y_fit))
-    ratios = [m / d for m, d in zip(times["memory"], times["dask"], strict=True)]
-    return {
-        "epoch_seconds": times,
-        "speedup": float(np.median(ratios)),
-        "speedup_spread": [float(min(ratios)), float(max(ratios))],
-        "target": 1.5,
-    }
-
-
-def format_dask(report):
-    sgd = report["local_sgd"]
-    low, high = sgd["speedup_spread"]
-    return (
-        f"dask: round trip of one evaluation {1e3 * report['round_trip_seconds']:.1f}"
-        f" ms (target <= 30); L-BFGS on {report['rows']} x {report['features']} "
-        f"{tuple(report['hidden'])}: 2 worker processes {report['dask_seconds']:.2f}"
-        f" s, one process {report['local_seconds']:.2f} s, speed-up "
-        f"{report['speedup']:.2f}x (target >= 1.5), losses agree: "
-        f"{report['loss_agrees']}; Adam (local SGD) epochs on 2 workers "
-        f"{sgd['speedup']:.2f}x faster than in memory [{low:.2f}-{high:.2f}] "
-        f"(target >= {sgd['target']})"
-    )
-
-
-def machine():
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skce": skce.__version__,
-    }
-    import numba
-
-    versions["numba"] = numba.__version__
-    if torch_available():
-        import torch
-
-        versions["torch"] = torch.__version__
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "threads": {
-            f"{info['internal_api']}:{Path(info['filepath']).name}": info["num_threads"]
-            for info in threadpool_info()
-        },
-        "versions": versions,
-    }
-
-
-HEADER = (
-    f"{'id':<5} {'skce s':>9} {'sklearn s':>9} {'ratio':>6} {'target':>6} "
-    f"{'torch s':>9} {'r/torch':>7} {'/n_jobs=1':>9} {'acc':>20} {'%peak':>6} "
-    f"{'%prod':>6}  met"
-)
-
-
-def _cell(row, key, width, scale=1.0, suffix=""):
-    if key not in row or row[key] is None:
-        return f"{'-':>{width}}"
-    return (
-        f"{scale * row[key]:>{width - len(suffix)}.{3 if scale == 1 else 1}f}{suffix}"
-    )
-
-
-def format_row(row):
-    median = row["median_seconds"]
-    accuracy = "/".join(f"{row['accuracy'][k]:.3f}" for k in row["accuracy"])
-    met = True
-    for ratio, target, below in (
-        ("ratio_sklearn", "target_sklearn", True),
-        ("ratio_torch", "target_torch", True),
-        ("ratio_n_jobs_1", "target_n_jobs_1", True),
-        ("peak_share", "target_peak_share", False),
-    ):
-        if row.get(ratio) is not None and row.get(target) is not None:
-            met = met and (row[ratio] <= row[target]) == below
-    verdict = ("yes" if met else "NO") if row["valid"] else "invalid"
-    sklearn_s = f"{median['sklearn']:>9.4f}" if "sklearn" in median else f"{'-':>9}"
-    torch_s = f"{median['torch']:>9.4f}" if "torch" in median else f"{'-':>9}"
-    return (
-        f"{row['id']:<5} {median['skce']:>9.4f} {sklearn_s} "
-        f"{_cell(row, 'ratio_sklearn', 6)} {_cell(row, 'target_sklearn', 6)} "
-        f"{torch_s} {_cell(row, 'ratio_torch', 7)} {_cell(row, 'ratio_n_jobs_1', 9)} "
-        f"{accuracy:>20} {_cell(row, 'peak_share', 6, 100, '%')} "
-        f"{_cell(row, 'product_share', 6, 100, '%')}  {verdict}"
-    )
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tiny version")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (>= 3)")
     parser.add_argument("--json", type=Path, help="where to write the figures")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--no-jax", action="store_true", help="skip JAX")
     parser.add_argument("--only", nargs="*", help="workload ids to run")
     parser.add_argument(
         "--dask", action="store_true", help="add the one-model-on-a-cluster section"
@@ -990,13 +547,21 @@ def main(argv=None):
         flush=True,
     )
 
+    versus = None
+    if not args.side_by_side and not args.no_jax and jax_available():
+        print("skce against a jit-compiled JAX loop (each fit in a process of its own)")
+        versus = jax_section(
+            args.rounds if args.quick else max(args.rounds, 5), settle, args.quick
+        )
+
     dask = None
     if args.dask:
-        dask = dask_section(args.quick)
+        dask = dask_section(args.quick, settle)
         print(format_dask(dask), flush=True)
 
     report = {
         "dask": dask,
+        "jax": versus,
         "mode": mode,
         "machine": machine(),
         "matmul_peak_gflops": peaks,

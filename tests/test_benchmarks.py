@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
             str(ROOT / "benchmarks" / "bench.py"),
             "--quick",
             "--no-torch",
+            "--no-jax",  # its own test below
             "--rounds",
             "1",
             "--json",
@@ -68,3 +71,25 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
     worker = report["worker_startup"]
     assert worker["skce_import_seconds"] > 0 and worker["sklearn_import_seconds"] > 0
     assert {"numba", "numpy", "scikit-learn"} <= set(report["machine"]["versions"])
+
+
+def test_jax_contender_races_skce_on_one_core_and_on_two():
+    pytest.importorskip(
+        "jax",
+        reason="JAX is a benchmark-only contender, never a dependency of skce: "
+        "CI's environment does not install it (pip install jax to run this)",
+    )
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from versus_jax import ROWS, jax_section
+    finally:
+        sys.path.pop(0)
+    report = jax_section(1, lambda: None, quick=True)
+    assert set(report) == {
+        f"{mode}/{row}" for mode in ("one core", "two cores") for row in ROWS
+    }
+    for row in report.values():
+        assert row["median_seconds"]["skce"] > 0 and row["median_seconds"]["jax"] > 0
+        assert row["jax_compile_seconds"] > 0 and row["ratio_jax"] > 0
+        # The same start, batches and Adam: both learn the same quick task.
+        assert abs(row["accuracy"]["skce"] - row["accuracy"]["jax"]) <= 0.05
