@@ -47,8 +47,8 @@ class DaskMLPCostClassifier(MLPCostClassifier):
       in-memory number of steps per epoch), and Adam's step size is
       multiplied by the square root of the ratio of the batch sizes. With
       one partition this is the in-memory fit, bit for bit; with several it
-      is an approximation, measured within one point of test accuracy of
-      the in-memory fit (see :ref:`the measured table <local-sgd>`).
+      is an approximation, measured at most 0.6 points of test accuracy
+      below the in-memory fit (see :ref:`the measured table <local-sgd>`).
 
     Parameters
     ----------
