@@ -470,6 +470,11 @@ def main(argv=None):
     parser.add_argument("--no-jax", action="store_true", help="skip JAX")
     parser.add_argument("--only", nargs="*", help="workload ids to run")
     parser.add_argument(
+        "--rows-only",
+        action="store_true",
+        help="only the workload rows: no fixed costs, threads, start-up or memory",
+    )
+    parser.add_argument(
         "--dask", action="store_true", help="add the one-model-on-a-cluster section"
     )
     parser.add_argument(
@@ -519,6 +524,13 @@ def main(argv=None):
             times, accuracy = run_predict_row(w, models[w.model_of], X, y, args.rounds)
             rows.append(summarize(w, times, accuracy))
         print(format_row(rows[-1]), flush=True)
+
+    if args.rows_only:
+        report = {"mode": mode, "machine": machine(), "matmul_peak_gflops": peaks}
+        report.update(rounds=args.rounds, settle_seconds=SETTLE_SECONDS, workloads=rows)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1))
+        return
 
     fixed = None
     if not args.side_by_side:

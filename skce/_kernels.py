@@ -44,6 +44,16 @@ from numba import njit
 
 from ._atomics import barrier
 from ._blas import cblas_dot, cblas_gemm, cblas_gemv
+from ._clock import (
+    ACTIVATIONS,
+    BACKWARD_PRODUCTS,
+    BARRIERS,
+    BIAS_SUMS,
+    COST,
+    FORWARD_PRODUCTS,
+    lap,
+    now,
+)
 from ._codes import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
@@ -179,21 +189,24 @@ def team_of(size):
 
 
 @helper
-def meet(team):
-    """Wait until every thread of ``team`` is here (nothing for one)."""
+def meet(team, timers=None):
+    """Wait until every thread of ``team`` is here (nothing for one); the
+    wait counts as ``BARRIERS`` in ``timers``."""
     if team.size > 1:
+        clock = now(timers)
         barrier(team.sync, team.size)
+        lap(timers, BARRIERS, clock)
 
 
 @helper
-def from_first(team, first, second, slot):
+def from_first(team, first, second, slot, timers=None):
     """Thread 0's ``(first, second)`` for every thread of ``team``: thread 0
     writes them to ``team.shared[slot:slot + 2]``, the threads meet, the
     others read them there (the arguments of the others are ignored)."""
     if team.size > 1 and team.thread == 0:
         team.shared[slot] = first
         team.shared[slot + 1] = second
-    meet(team)
+    meet(team, timers)
     if team.thread != 0:
         return team.shared[slot], team.shared[slot + 1]
     return first, second
@@ -554,14 +567,15 @@ def csr_rows_transpose_dot(csr, rows, delta, out):
 
 
 @helper
-def forward(X, csr, rows, theta, net, work, dropout, team):
+def forward(X, csr, rows, theta, net, work, dropout, team, timers=None):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
     Writes every layer's output into ``work``: hidden layers activated (and,
     with a ``Dropout``, dropped; None in prediction), the last layer left as
     logits ``z``. Returns the offset of the logits in ``work``; they form an
     ``(n_rows, layer_units[-1])`` block. The threads of ``team`` share each
-    layer's column blocks and meet after each layer.
+    layer's column blocks and meet after each layer. ``timers`` (``_clock``)
+    receives the time of the products and of the activations.
     """
     n_rows = rows.shape[0]
     n_weight_layers = net.layer_units.shape[0] - 1
@@ -579,6 +593,7 @@ def forward(X, csr, rows, theta, net, work, dropout, team):
         n_blocks = 1 if sparse else column_blocks(n_rows, n_in, n_out)
         for block in range(team.thread, n_blocks, team.size):
             lo, hi = block_columns(block, n_blocks, n_out)
+            clock = now(timers)
             if layer > 0:
                 A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
                 gemm(False, False, A, W, Z, 0.0, lo, hi)
@@ -586,10 +601,12 @@ def forward(X, csr, rows, theta, net, work, dropout, team):
                 gemm(False, False, X, W, Z, 0.0, lo, hi)
             else:
                 csr_rows_dot(csr, rows, W, Z)
+            clock = lap(timers, FORWARD_PRODUCTS, clock)
             add_bias_and_activate(code, Z, b, lo, hi)
             if dropout is not None and hidden:
                 drop_units(Z, rows, dropout, net, layer, lo, hi)
-        meet(team)
+            lap(timers, ACTIVATIONS, clock)
+        meet(team, timers)
         prev = out
         out += n_rows * n_out
     return prev
@@ -708,6 +725,7 @@ def backprop(
     fn,
     fn_delta,
     team,
+    timers=None,
 ):
     """Unnormalised sums of a batch: cost, gradient and weight.
 
@@ -724,13 +742,14 @@ def backprop(
     the products' column blocks (and the elementwise work on those columns),
     thread 0 computes the cost, and all return once every sum is written.
     A user's cost (``fn``) may raise, so it is only run by a team of one.
+    ``timers`` (``_clock``) receives the time of each phase.
     """
     n_rows = rows.shape[0]
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
     n_out = units[n_weight_layers]
 
-    logits = forward(X, csr, rows, theta, net, work, dropout, team)
+    logits = forward(X, csr, rows, theta, net, work, dropout, team, timers)
     widest = 0
     for layer in range(1, units.shape[0]):
         widest = max(widest, units[layer])
@@ -739,6 +758,7 @@ def backprop(
 
     cost_sum = 0.0
     weight_sum = 0.0
+    clock = now(timers)
     if team.thread == 0:
         Z = work[logits : logits + n_rows * n_out].reshape((n_rows, n_out))
         D = work[current : current + n_rows * n_out].reshape((n_rows, n_out))
@@ -751,7 +771,8 @@ def backprop(
                 weight_sum += targets.weights[i]
         else:
             weight_sum = float(n_rows)
-    cost_sum, weight_sum = from_first(team, cost_sum, weight_sum, 0)
+    lap(timers, COST, clock)
+    cost_sum, weight_sum = from_first(team, cost_sum, weight_sum, 0, timers)
 
     output_end = logits  # where the output of the layer below ends in work
     for layer in range(n_weight_layers - 1, -1, -1):
@@ -765,17 +786,14 @@ def backprop(
         sparse = layer == 0 and csr is not None
         n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
         A_end = (a_in, output_end)
+        gradient = (X, csr, rows, work, A_end, layer, D, grad_W, column_sum)
         if n_blocks == 1:  # see input_error below
             if team.thread == 0:
-                weight_gradient(
-                    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, 0, n_out
-                )
+                weight_gradient(*gradient, 0, n_out, timers)
         else:
             for block in range(team.thread, n_blocks, team.size):
                 lo, hi = block_columns(block, n_blocks, n_out)
-                weight_gradient(
-                    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi
-                )
+                weight_gradient(*gradient, lo, hi, timers)
 
         if layer > 0:
             # delta of the layer below: (D @ W.T) * f'(A_in)
@@ -789,25 +807,32 @@ def backprop(
                 # loop (measured: 30-64-4 batches of 200, 23 against 33 ms
                 # an epoch of backprop).
                 if team.thread == 0:
-                    input_error(D, W, A_in, D_in, rows, dropout, net, layer, 0, n_in)
+                    input_error(
+                        D, W, A_in, D_in, rows, dropout, net, layer, 0, n_in, timers
+                    )
             else:
                 for block in range(team.thread, n_blocks, team.size):
                     lo, hi = block_columns(block, n_blocks, n_in)
-                    input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi)
+                    input_error(
+                        D, W, A_in, D_in, rows, dropout, net, layer, lo, hi, timers
+                    )
             current, spare = spare, current
             output_end = a_in
         # The next layer reads all of D_in and overwrites D; after the last,
         # every sum is written.
-        meet(team)
+        meet(team, timers)
     return cost_sum, weight_sum
 
 
 @helper
-def weight_gradient(X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi):
+def weight_gradient(
+    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi, timers
+):
     """Columns ``lo:hi`` of a layer's weight gradient ``A.T @ D`` and of
     the column sums of ``D``. The layer's input ``A`` is the previous
     layer's output, ``work[A_end[0]:A_end[1]]``, or for the first layer the
     rows of ``X`` (``csr`` for sparse input)."""
+    clock = now(timers)
     a_in, output_end = A_end
     n_rows, n_in = D.shape[0], grad_W.shape[0]
     if layer > 0:
@@ -817,24 +842,29 @@ def weight_gradient(X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo,
         gemm(True, False, X, D, grad_W, 0.0, lo, hi)
     else:
         csr_rows_transpose_dot(csr, rows, D, grad_W)
+    clock = lap(timers, BACKWARD_PRODUCTS, clock)
     for j in range(lo, hi):
         column_sum[j] = 0.0
     for i in range(n_rows):
         for j in range(lo, hi):
             column_sum[j] += D[i, j]
+    lap(timers, BIAS_SUMS, clock)
 
 
 @helper
-def input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi):
+def input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi, timers):
     """Columns ``lo:hi`` of the error of layer ``layer``'s input,
     ``(D @ W.T) * f'(A_in)`` (with that input's dropout, if any)."""
+    clock = now(timers)
     gemm(False, True, D, W, D_in, 0.0, lo, hi)
+    clock = lap(timers, BACKWARD_PRODUCTS, clock)
     if dropout is None:
         multiply_by_derivative(net.activation, A_in, D_in, lo, hi)
     else:
         multiply_by_dropped_derivative(
             net.activation, A_in, D_in, rows, dropout, net, layer - 1, lo, hi
         )
+    lap(timers, ACTIVATIONS, clock)
 
 
 @helper

@@ -32,6 +32,7 @@ from ._kernels import (
     team_of,
     workspace_size,
 )
+from ._profile import epoch_timers
 from ._updates import epoch_buffers, run_epoch, run_epoch_team
 
 
@@ -164,20 +165,25 @@ class Problem:
         )
         n_rows = min(batch_size, self.n_samples)
         size = self.team_size(network, n_rows)
-        if size == 1:
-            return run_epoch(*args, dropout, *self.cost_functions)
-        key = (n_rows, theta.dtype, in_order)
-        if key not in self._buffers:
-            self._buffers[key] = epoch_buffers(
-                *self.x, self.targets, in_order, n_rows, theta, network.kernel
-            )
-        buffers = self._buffers[key]
-        return self._threads.run(
-            [
-                lambda t=t: run_epoch_team(t, *args, buffers, dropout)
-                for t in team_of(size)
-            ]
-        )[0]
+        with epoch_timers(size) as timers:  # [None] unless profiled
+            if self.cost_functions[0] is not None:  # a user's cost: one thread
+                return run_epoch(*args, dropout, *self.cost_functions, timers[0])
+            # One kernel for a team of any size, one thread included, whose
+            # scratch space is kept from epoch to epoch.
+            key = (n_rows, theta.dtype, in_order)
+            if key not in self._buffers:
+                self._buffers[key] = epoch_buffers(
+                    *self.x, self.targets, in_order, n_rows, theta, network.kernel
+                )
+            buffers = self._buffers[key]
+            return self._threads.run(
+                [
+                    lambda t=t: run_epoch_team(
+                        t, *args, buffers, dropout, timers[t.thread]
+                    )
+                    for t in ([ALONE] if size == 1 else team_of(size))
+                ]
+            )[0]
 
 
 class Objective:

@@ -32,6 +32,7 @@ import numpy as np
 from ._cores import thread_share
 from ._kernels import chunked_backprop, workspace_size
 from ._problem import Problem
+from ._profile import epoch_timers
 from ._updates import ShardBuffers, run_epoch_shard
 
 # Rows of a full batch go through the kernels in chunks whose layer outputs
@@ -227,7 +228,7 @@ class ShardedProblem(Problem):
 
         n_threads = thread_share(self.n_shards)
 
-        def thread(t):
+        def thread(t, timers):
             return run_epoch_shard(
                 t,
                 n_threads,
@@ -246,9 +247,13 @@ class ShardedProblem(Problem):
                 self._shared,
                 dropout,
                 *self.cost_functions,
+                timers,
             )
 
-        results = self._threads.run([lambda t=t: thread(t) for t in range(n_threads)])
+        with epoch_timers(n_threads) as timers:  # [None] unless profiled
+            results = self._threads.run(
+                [lambda t=t: thread(t, timers[t]) for t in range(n_threads)]
+            )
         if self._shared.failed[0]:
             self._shared.failed[0] = 0
             # The user's cost raised in some thread, where the error could

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._atomics import barrier
+from ._clock import BARRIERS, GATHER, PENALTY, REDUCTION, UPDATE, lap, now
 from ._codes import SOLVER_ADAM
 from ._kernels import (
     Targets,
@@ -115,6 +116,41 @@ def optimizer_step(optimizer, theta, grad, moments, step):
     return step
 
 
+# The gradient of a batch is finished and stepped in blocks of this many
+# parameters: each block's gradient, parameters and moments are still in the
+# first-level cache (4 vectors of 4 KiB in float64) when the optimizer reads
+# them, so each vector passes through memory once per batch, not twice.
+UPDATE_BLOCK = 512
+
+
+@helper
+def finish_and_step(
+    theta, net, penalty, weight_sum, grad, bias_sums, optimizer, moments, step, lo, hi
+):
+    """``normalize_range`` then ``optimizer_step`` on the parameters
+    ``[lo, hi)``, block by block (``UPDATE_BLOCK``); returns the new step
+    count. Each element is computed as by the two in a row, to the bit."""
+    for start in range(lo, hi, UPDATE_BLOCK):
+        stop = min(start + UPDATE_BLOCK, hi)
+        normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, start, stop)
+        part = moments_range(moments, start - lo, stop - lo)
+        optimizer_step(optimizer, theta[start:stop], grad[start:stop], part, step)
+    return next_step(optimizer, step)
+
+
+@helper
+def next_step(optimizer, step):
+    """The step count after a step of ``optimizer`` (``optimizer_step``'s),
+    whichever parameters it updated: Adam counts its steps."""
+    return step + 1 if optimizer.solver == SOLVER_ADAM else step
+
+
+@helper
+def moments_range(moments, lo, hi):
+    """``moments`` of the parameters ``[lo, hi)`` (views)."""
+    return Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
+
+
 @helper
 def gather_batch(
     X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch, lo, hi
@@ -208,9 +244,10 @@ def epoch_steps(
     dropout,
     fn,
     fn_delta,
+    timers,
 ):
     """The batches of one epoch (see ``run_epoch``), as thread ``team.thread``
-    of ``team``.
+    of ``team``; ``timers`` (``_clock``) receives the time of its phases.
 
     The threads gather a share of each batch's rows each, run ``backprop``
     together, then each finishes the gradient and steps the optimizer on
@@ -222,11 +259,12 @@ def epoch_steps(
     n_params = theta.shape[0]
     lo = team.thread * n_params // team.size
     hi = (team.thread + 1) * n_params // team.size
-    part = Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
+    part = moments_range(moments, lo, hi)
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         m = stop - start
+        clock = now(timers)
         X_rows, rows, batch = gather_batch(
             X,
             csr,
@@ -241,11 +279,13 @@ def epoch_steps(
             start + team.thread * m // team.size,
             start + (team.thread + 1) * m // team.size,
         )
+        clock = lap(timers, GATHER, clock)
         squares = 0.0
         absolutes = 0.0
         if team.thread == 0:
             squares, absolutes = penalty_sums(theta, net, penalty)
-        squares, absolutes = from_first(team, squares, absolutes, 2)
+        lap(timers, PENALTY, clock)
+        squares, absolutes = from_first(team, squares, absolutes, 2, timers)
         cost_sum, weight_sum = backprop(
             X_rows,
             csr,
@@ -261,16 +301,28 @@ def epoch_steps(
             fn,
             fn_delta,
             team,
+            timers,
         )
         batch_loss = penalized(cost_sum, penalty, squares, absolutes) / weight_sum
         if not np.isfinite(batch_loss):
             return batch_loss, step  # every thread stops at the same batch
         total += batch_loss * m
-        normalize_range(
-            theta, net, penalty, weight_sum, buffers.grad, buffers.bias_sums, lo, hi
+        clock = now(timers)
+        step = finish_and_step(
+            theta,
+            net,
+            penalty,
+            weight_sum,
+            buffers.grad,
+            buffers.bias_sums,
+            optimizer,
+            part,
+            step,
+            lo,
+            hi,
         )
-        step = optimizer_step(optimizer, theta[lo:hi], buffers.grad[lo:hi], part, step)
-        meet(team)
+        lap(timers, UPDATE, clock)
+        meet(team, timers)
     return total / n_samples, step
 
 
@@ -292,6 +344,7 @@ def run_epoch(
     dropout=None,
     fn=None,
     fn_delta=None,
+    timers=None,
 ):
     """One pass over the data ``X, csr`` in mini-batches of ``batch_size`` rows.
 
@@ -304,6 +357,7 @@ def run_epoch(
     Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
     batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
     and returns a non-finite loss as soon as a batch loss is not finite.
+    ``timers``: None, or a row of ``_clock`` counters for the phases.
     """
     buffers = epoch_buffers(
         X, csr, targets, in_order, min(batch_size, order.shape[0]), theta, net
@@ -327,6 +381,7 @@ def run_epoch(
         dropout,
         fn,
         fn_delta,
+        timers,
     )
 
 
@@ -348,10 +403,12 @@ def run_epoch_team(
     step,
     buffers,
     dropout=None,
+    timers=None,
 ):
     """``run_epoch`` as thread ``team.thread`` of a ``Team`` whose threads all
     call it with the same arguments and one ``EpochBuffers``; each returns
-    the epoch's ``(mean batch loss, step)``. Built-in costs only."""
+    the epoch's ``(mean batch loss, step)``. Built-in costs only. ``timers``
+    is None or this thread's row of ``_clock`` counters."""
     return epoch_steps(
         X,
         csr,
@@ -371,6 +428,7 @@ def run_epoch_team(
         dropout,
         None,
         None,
+        timers,
     )
 
 
@@ -398,7 +456,20 @@ class ShardBuffers(NamedTuple):
 
 @helper
 def shard_sums(
-    X_rows, csr, rows, batch, theta, net, cost, shared, s, work, dropout, fn, fn_delta
+    X_rows,
+    csr,
+    rows,
+    batch,
+    theta,
+    net,
+    cost,
+    shared,
+    s,
+    work,
+    dropout,
+    fn,
+    fn_delta,
+    timers,
 ):
     """``backprop`` of one shard into its slot ``s`` of ``shared``.
 
@@ -422,6 +493,7 @@ def shard_sums(
         fn,
         fn_delta,
         alone(),
+        timers,
     )
     if fn is None:  # built-in costs cannot raise: no exception handling
         shared.costs[s], shared.weights[s] = backprop(*args)
@@ -434,34 +506,53 @@ def shard_sums(
 
 
 @helper
-def finish_range(theta, net, penalty, shared, n_shards, weight_sum, lo, hi, out):
+def finish_range(theta, net, penalty, shared, n_shards, weight_sum, lo, hi, out, acc):
     """Add the shards' sums for the parameters ``[lo, hi)`` in shard order,
     normalize them as ``finish_gradient`` does into ``shared.grad``, and
-    write the weights' sum of squares and of absolute values among them
-    (before any update) into ``out``."""
-    squares = 0.0
-    absolutes = 0.0
-    for layer in range(net.layer_units.shape[0] - 1):
+    add the weights' squares and absolute values among them (before any
+    update) to the running sums ``out[0]`` and ``out[1]``: consecutive
+    ranges continue one sum, to the bit.
+
+    ``acc`` (float64, at least ``hi - lo``) holds the float64 sums of the
+    range: shard by shard, each loop runs along the parameters and
+    vectorizes; the order of the additions of every element is that of one
+    running sum over the shards.
+    """
+    for i in range(hi - lo):
+        acc[i] = 0.0
+    n_layers = net.layer_units.shape[0] - 1
+    for s in range(n_shards):
+        for layer in range(n_layers):
+            w_start = max(net.offsets[2 * layer], lo)
+            w_stop = min(net.offsets[2 * layer + 1], hi)
+            for i in range(w_start, w_stop):
+                acc[i - lo] += shared.grads[s, i]
+            b_start = max(net.offsets[2 * layer + 1], lo)
+            b_stop = min(net.offsets[2 * layer + 2], hi)
+            for i in range(b_start, b_stop):
+                acc[i - lo] += shared.bias_sums[s, i]
+    squares = out[0]
+    absolutes = out[1]
+    for layer in range(n_layers):
         w_start = max(net.offsets[2 * layer], lo)
         w_stop = min(net.offsets[2 * layer + 1], hi)
-        for i in range(w_start, w_stop):
-            total = 0.0
-            for s in range(n_shards):
-                total += shared.grads[s, i]
-            w = theta[i]
-            total += penalty.l2 * w
-            if penalty.l1 != 0.0:
+        # The L1 test outside the loops, so that each loop vectorizes.
+        if penalty.l1 == 0.0:
+            for i in range(w_start, w_stop):
+                shared.grad[i] = (acc[i - lo] + penalty.l2 * theta[i]) / weight_sum
+        else:
+            for i in range(w_start, w_stop):
+                w = theta[i]
+                total = acc[i - lo] + penalty.l2 * w
                 total += penalty.l1 * ((w > 0.0) - (w < 0.0))
+                shared.grad[i] = total / weight_sum
                 absolutes += abs(w)
-            shared.grad[i] = total / weight_sum
-            squares += w * w
+        for i in range(w_start, w_stop):  # one running sum: not vectorized
+            squares += theta[i] * theta[i]
         b_start = max(net.offsets[2 * layer + 1], lo)
         b_stop = min(net.offsets[2 * layer + 2], hi)
         for i in range(b_start, b_stop):
-            total = 0.0
-            for s in range(n_shards):
-                total += shared.bias_sums[s, i]
-            shared.grad[i] = total / weight_sum
+            shared.grad[i] = acc[i - lo] / weight_sum
     out[0] = squares
     out[1] = absolutes
 
@@ -487,6 +578,7 @@ def run_epoch_shard(
     dropout=None,
     fn=None,
     fn_delta=None,
+    timers=None,
 ):
     """``run_epoch`` as thread ``thread`` of ``n_threads`` running it together.
 
@@ -499,6 +591,7 @@ def run_epoch_shard(
     shards are added in their order whatever the number of threads, so the
     result depends on ``n_shards`` only, bit for bit. Thread 0 returns the
     epoch's ``(mean batch loss, step)``; every thread returns the same step.
+    ``timers`` is None or this thread's row of ``_clock`` counters.
     """
     n_shards = shared.costs.shape[0]
     n_samples = order.shape[0]
@@ -507,11 +600,13 @@ def run_epoch_shard(
     X_batch, Y_batch, w_batch, work = batch_buffers(
         X, csr, targets, in_order, rows_max, theta, net
     )
+    acc = np.empty(UPDATE_BLOCK)
     total = 0.0
     for start in range(0, n_samples, batch_size):
         m = min(start + batch_size, n_samples) - start
         k = min(n_shards, m)
         for s in range(thread, k, n_threads):
+            clock = now(timers)
             X_rows, rows, batch = gather_batch(
                 X,
                 csr,
@@ -526,6 +621,7 @@ def run_epoch_shard(
                 start + s * m // k,
                 start + (s + 1) * m // k,
             )
+            lap(timers, GATHER, clock)
             shard_sums(
                 X_rows,
                 csr,
@@ -540,8 +636,11 @@ def run_epoch_shard(
                 dropout,
                 fn,
                 fn_delta,
+                timers,
             )
+        clock = now(timers)
         barrier(shared.sync, n_threads)
+        lap(timers, BARRIERS, clock)
 
         cost_sum = 0.0
         weight_sum = 0.0
@@ -550,21 +649,26 @@ def run_epoch_shard(
             weight_sum += shared.weights[s]
         if not np.isfinite(cost_sum):
             return cost_sum, step  # every thread stops at the same batch
-        new_step = step
-        # n_threads <= n_shards: every thread updates a range and so counts
-        # the step.
         for r in range(thread, n_shards, n_threads):
-            lo = r * n_params // n_shards
-            hi = (r + 1) * n_params // n_shards
-            finish_range(
-                theta, net, penalty, shared, k, weight_sum, lo, hi, shared.penalties[r]
-            )
-            part = Moments(moments.velocity[lo:hi], moments.m[lo:hi], moments.v[lo:hi])
-            new_step = optimizer_step(
-                optimizer, theta[lo:hi], shared.grad[lo:hi], part, step
-            )
-        step = new_step
+            sums = shared.penalties[r]
+            sums[0] = 0.0
+            sums[1] = 0.0
+            end = (r + 1) * n_params // n_shards
+            # Block by block, as finish_and_step does.
+            for lo in range(r * n_params // n_shards, end, UPDATE_BLOCK):
+                hi = min(lo + UPDATE_BLOCK, end)
+                clock = now(timers)
+                finish_range(
+                    theta, net, penalty, shared, k, weight_sum, lo, hi, sums, acc
+                )
+                clock = lap(timers, REDUCTION, clock)
+                part = moments_range(moments, lo, hi)
+                optimizer_step(optimizer, theta[lo:hi], shared.grad[lo:hi], part, step)
+                lap(timers, UPDATE, clock)
+        step = next_step(optimizer, step)
+        clock = now(timers)
         barrier(shared.sync, n_threads)
+        lap(timers, BARRIERS, clock)
 
         if thread == 0:
             squares = 0.0
