@@ -255,7 +255,10 @@ callable, default='glorot_uniform'
         rows whose gradients are added in a fixed order: the model depends
         on ``n_jobs`` but not on the machine, run or number of threads, and
         agrees with ``n_jobs=1`` to rounding. Batches too small to gain
-        from splitting are not split. The threads are fewer when the
+        from splitting are not split, nor are mini-batches whose matrix
+        products are large enough to be cut into ``n_jobs`` column blocks
+        or more, which the threads share instead (faster, and the model of
+        ``n_jobs=1``). The threads are fewer when the
         process may use fewer cores, or when ``OMP_NUM_THREADS`` or
         ``NUMBA_NUM_THREADS`` say so (as joblib and Dask set them in their
         workers); the result stays the same. See :doc:`/scaling`.

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
@@ -189,6 +189,23 @@ def test_small_batches_are_not_split(data):
     one = _model(n_jobs=1, **params).fit(X, y)
     two = _model(n_jobs=2, **params).fit(X, y)
     assert one.theta_.tobytes() == two.theta_.tobytes()
+
+
+@quiet
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_batches_cut_into_column_blocks_are_not_split(solver):
+    """200 x 300 x 512 multiply-adds a batch: the products are cut into two
+    column blocks, which the threads share; the fit is that of n_jobs=1,
+    where shards would be slower (see benchmarks/profile_epoch.py)."""
+    X, y = make_classification(600, 300, n_informative=30, n_classes=3, random_state=0)
+    fits = [
+        MLPCostClassifier(
+            (512,), solver=solver, max_iter=2, random_state=0, n_jobs=n
+        ).fit(X, y)
+        for n in (1, 2)
+    ]
+    assert fits[0].theta_.tobytes() == fits[1].theta_.tobytes()
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
 
 
 @quiet
