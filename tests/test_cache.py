@@ -138,13 +138,13 @@ def _finish(workers):
     return counts
 
 
-def test_four_cold_workers_share_one_cache_then_a_fifth_loads_it(tmp_path):
+def test_cold_workers_share_one_cache_then_another_loads_it(tmp_path):
+    """Two workers, one per core of a 2-core machine, compile into one cache
+    at the same moment (four took twice as long and showed nothing more)."""
     cache = tmp_path / "numba-cache"
     cache.mkdir()
-    cold = _finish(_start_workers(4, cache, tmp_path, "cold"))
-    # At least two compiled at the same time (a worker delayed by a busy
-    # machine may find the kernels already written, and load them instead).
-    assert sum(misses > 0 for _, misses in cold) >= 2
+    cold = _finish(_start_workers(2, cache, tmp_path, "cold"))
+    assert all(misses > 0 for _, misses in cold)  # both compiled, at once
     (warm,) = _finish(_start_workers(1, cache, tmp_path, "warm"))
     hits, misses = warm
     assert misses == 0 and hits > 0  # a fresh worker compiles nothing
@@ -155,7 +155,7 @@ def test_four_cold_workers_share_one_cache_then_a_fifth_loads_it(tmp_path):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = skce.MLPCostClassifier((20,), max_iter=5, random_state=0).fit(X, y)
     expected = np.concatenate([clf.theta_, clf.predict_proba(X).ravel()])
-    for name in [f"cold{i}.npy" for i in range(4)] + ["warm0.npy"]:
+    for name in [f"cold{i}.npy" for i in range(2)] + ["warm0.npy"]:
         assert np.load(tmp_path / name).tobytes() == expected.tobytes(), name
 
 
