@@ -235,6 +235,9 @@ def summarize(w, times, accuracy, flops=None, peak=None):
     if "sklearn" in median:
         row["ratio_sklearn"] = median["skce"] / median["sklearn"]
         row["target_sklearn"] = w.target
+        # The day's spread: each round's ratio (the contenders alternate).
+        rounds = np.array(times["skce"]) / np.array(times["sklearn"])
+        row["ratio_sklearn_spread"] = [float(rounds.min()), float(rounds.max())]
     if "skce_n_jobs_1" in median:
         row["ratio_n_jobs_1"] = median["skce"] / median["skce_n_jobs_1"]
         row["target_n_jobs_1"] = w.target_vs_n_jobs_1

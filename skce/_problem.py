@@ -166,10 +166,8 @@ class Problem:
         n_rows = min(batch_size, self.n_samples)
         size = self.team_size(network, n_rows)
         with epoch_timers(size) as timers:  # [None] unless profiled
-            if self.cost_functions[0] is not None:  # a user's cost: one thread
+            if size == 1:  # the kernel the cluster's partitions run too
                 return run_epoch(*args, dropout, *self.cost_functions, timers[0])
-            # One kernel for a team of any size, one thread included, whose
-            # scratch space is kept from epoch to epoch.
             key = (n_rows, theta.dtype, in_order)
             if key not in self._buffers:
                 self._buffers[key] = epoch_buffers(
@@ -181,7 +179,7 @@ class Problem:
                     lambda t=t: run_epoch_team(
                         t, *args, buffers, dropout, timers[t.thread]
                     )
-                    for t in ([ALONE] if size == 1 else team_of(size))
+                    for t in team_of(size)
                 ]
             )[0]
 
