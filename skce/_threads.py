@@ -23,9 +23,10 @@ Splitting pays only when each shard has enough work: a batch whose shards
 would have fewer than ``SHARD_WORK`` multiply-adds in their matrix
 products is not split, and then the fit is exactly the ``n_jobs=1`` fit.
 Nor is a mini-batch whose products are cut into at least ``n_shards``
-column blocks (``_kernels.most_blocks``): the fit's threads share those
-blocks, which is faster than shards and their reduction, and again the fit
-is the ``n_jobs=1`` fit. Both rules go by shapes alone.
+column blocks (``_kernels.most_blocks``), for the built-in costs: the
+fit's threads share those blocks, which is faster than shards and their
+reduction, and again the fit is the ``n_jobs=1`` fit. Both rules go by
+shapes alone.
 """
 
 from dataclasses import dataclass
@@ -216,10 +217,12 @@ class ShardedProblem(Problem):
         # is not split either: its threads share those blocks (Problem), to
         # the bits of n_jobs=1. Measured on W4 and W4f (200 x 784 -> 512)
         # on 2 cores: shards take 1.19 and 1.36 times as long, their
-        # reduction alone a sixth of the epoch.
-        if not self.splits(network, n_rows) or (
+        # reduction alone a sixth of the epoch. A user's cost runs on one
+        # thread in a team (it may raise), so it keeps its shards.
+        blocks_shared = self.cost_functions[0] is None and (
             most_blocks(network.layer_units, n_rows) >= self.n_shards
-        ):
+        )
+        if not self.splits(network, n_rows) or blocks_shared:
             return super().run_epoch(
                 network, theta, optimizer, moments, step, order, batch_size, dropout
             )
