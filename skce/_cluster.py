@@ -37,11 +37,11 @@ from distributed.scheduler import KilledWorker
 from ._boundary import all_finite, check_sample_weight, kernel_targets
 from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
-from ._kernels import Dropout, Targets, dropout_key
+from ._kernels import ALONE, Dropout, Targets, dropout_key
 from ._problem import Problem
 from ._targets import encode
 from ._threads import add_block_sums, block_sums, row_block
-from ._updates import Moments, run_epoch
+from ._updates import Moments, epoch_buffers, run_epoch
 
 # A lost worker shows as one of these; an evaluation is submitted again at
 # most RETRIES times.
@@ -195,22 +195,35 @@ def partition_epoch(partition, state, spec, task, dropout):
     moments = Moments(*(vector.copy() for vector in state.moments))
     in_order = rows is None
     cost = spec.cost
+    order = np.arange(partition.n_rows) if in_order else rows
+    targets = partition.targets()
+    net = spec.network.kernel
     loss, step = run_epoch(
+        ALONE,
         partition.X,
         None,
-        partition.targets(),
-        np.arange(partition.n_rows) if in_order else rows,
+        targets,
+        order,
         in_order,
         batch_size,
         theta,
-        spec.network.kernel,
+        net,
         cost.kernel_code,
         spec.penalty,
         optimizer,
         moments,
         state.step,
+        epoch_buffers(
+            (partition.X, None),
+            targets,
+            in_order,
+            min(batch_size, order.shape[0]),
+            theta,
+            net,
+        ),
         dropout,
         *cost.kernel_functions(),
+        None,
     )
     return LocalState(theta, moments, step, loss)
 

@@ -466,15 +466,11 @@ def multiply_by_dropped_derivative(code, A, D, rows, dropout, net, layer, lo, hi
                 D[i, j] = 0.0
 
 
-@kernel
 def workspace_size(layer_units, n_rows):
-    """Number of scratch elements the kernels need for ``n_rows`` rows."""
-    total = 0
-    widest = 0
-    for layer in range(1, layer_units.shape[0]):
-        total += layer_units[layer]
-        widest = max(widest, layer_units[layer])
-    return n_rows * (total + 2 * widest)
+    """Number of scratch elements the kernels need for ``n_rows`` rows: the
+    outputs of every layer, then two delta buffers as wide as the widest."""
+    units = [int(u) for u in layer_units[1:]]
+    return int(n_rows) * (sum(units) + 2 * max(units))
 
 
 @helper
@@ -499,20 +495,21 @@ def add_bias_and_activate(code, Z, b, lo, hi):
     One pass over ``Z`` (bias and activation fused); ``code`` is tested
     outside the loops so that each loop vectorizes.
     """
+    bias = b[lo:hi]
     for i in range(Z.shape[0]):
-        row = Z[i]
+        row = Z[i, lo:hi]
         if code == ACT_RELU:
-            for j in range(lo, hi):
-                row[j] = max(row[j] + b[j], 0.0)
+            for j in range(row.shape[0]):
+                row[j] = max(row[j] + bias[j], 0.0)
         elif code == ACT_TANH:
-            for j in range(lo, hi):
-                row[j] = np.tanh(row[j] + b[j])
+            for j in range(row.shape[0]):
+                row[j] = np.tanh(row[j] + bias[j])
         elif code == ACT_LOGISTIC:
-            for j in range(lo, hi):
-                row[j] = sigmoid(row[j] + b[j])
+            for j in range(row.shape[0]):
+                row[j] = sigmoid(row[j] + bias[j])
         else:
-            for j in range(lo, hi):
-                row[j] += b[j]
+            for j in range(row.shape[0]):
+                row[j] += bias[j]
 
 
 @helper
@@ -524,16 +521,16 @@ def multiply_by_derivative(code, outputs, delta, lo, hi):
     logistic ``a(1 - a)``, tanh ``1 - a^2``, relu ``[a > 0]``.
     """
     for i in range(delta.shape[0]):
-        a = outputs[i]
-        d = delta[i]
+        a = outputs[i, lo:hi]
+        d = delta[i, lo:hi]
         if code == ACT_LOGISTIC:
-            for j in range(lo, hi):
+            for j in range(d.shape[0]):
                 d[j] = d[j] * a[j] * (1.0 - a[j])
         elif code == ACT_TANH:
-            for j in range(lo, hi):
+            for j in range(d.shape[0]):
                 d[j] = d[j] * (1.0 - a[j] * a[j])
         elif code == ACT_RELU:
-            for j in range(lo, hi):
+            for j in range(d.shape[0]):
                 d[j] = d[j] if a[j] != 0.0 else 0.0
 
 
@@ -786,14 +783,11 @@ def backprop(
         sparse = layer == 0 and csr is not None
         n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
         A_end = (a_in, output_end)
-        gradient = (X, csr, rows, work, A_end, layer, D, grad_W, column_sum)
-        if n_blocks == 1:  # see input_error below
-            if team.thread == 0:
-                weight_gradient(*gradient, 0, n_out, timers)
-        else:
-            for block in range(team.thread, n_blocks, team.size):
-                lo, hi = block_columns(block, n_blocks, n_out)
-                weight_gradient(*gradient, lo, hi, timers)
+        for block in range(team.thread, n_blocks, team.size):
+            lo, hi = block_columns(block, n_blocks, n_out)
+            weight_gradient(
+                X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi, timers
+            )
 
         if layer > 0:
             # delta of the layer below: (D @ W.T) * f'(A_in)
@@ -801,21 +795,9 @@ def backprop(
             A_in = work[a_in:output_end].reshape((n_rows, n_in))
             W = layer_weights(theta, net, layer)
             n_blocks = column_blocks(n_rows, n_out, n_in)
-            if n_blocks == 1:
-                # One block, the rule for small layers: with constant bounds
-                # the compiled loops run half again as fast as in the block
-                # loop (measured: 30-64-4 batches of 200, 23 against 33 ms
-                # an epoch of backprop).
-                if team.thread == 0:
-                    input_error(
-                        D, W, A_in, D_in, rows, dropout, net, layer, 0, n_in, timers
-                    )
-            else:
-                for block in range(team.thread, n_blocks, team.size):
-                    lo, hi = block_columns(block, n_blocks, n_in)
-                    input_error(
-                        D, W, A_in, D_in, rows, dropout, net, layer, lo, hi, timers
-                    )
+            for block in range(team.thread, n_blocks, team.size):
+                lo, hi = block_columns(block, n_blocks, n_in)
+                input_error(D, W, A_in, D_in, rows, dropout, net, layer, lo, hi, timers)
             current, spare = spare, current
             output_end = a_in
         # The next layer reads all of D_in and overwrites D; after the last,
@@ -843,11 +825,13 @@ def weight_gradient(
     else:
         csr_rows_transpose_dot(csr, rows, D, grad_W)
     clock = lap(timers, BACKWARD_PRODUCTS, clock)
-    for j in range(lo, hi):
-        column_sum[j] = 0.0
+    sums = column_sum[lo:hi]
+    for j in range(sums.shape[0]):
+        sums[j] = 0.0
     for i in range(n_rows):
-        for j in range(lo, hi):
-            column_sum[j] += D[i, j]
+        row = D[i, lo:hi]
+        for j in range(sums.shape[0]):
+            sums[j] += row[j]
     lap(timers, BIAS_SUMS, clock)
 
 
@@ -888,20 +872,24 @@ def normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, lo, hi):
     each element is computed alone, so ranges can be shared by threads."""
     for layer in range(net.layer_units.shape[0] - 1):
         w_lo = max(net.offsets[2 * layer], lo)
-        w_hi = min(net.offsets[2 * layer + 1], hi)
-        # The L1 test outside the loops, so that each loop vectorizes.
+        w_hi = max(min(net.offsets[2 * layer + 1], hi), w_lo)
+        # Loops from 0 over slices: LLVM then knows that no index is
+        # negative, and vectorizes. The L1 test outside the loops, likewise.
+        g = grad[w_lo:w_hi]
+        w = theta[w_lo:w_hi]
         if penalty.l1 == 0.0:
-            for k in range(w_lo, w_hi):
-                grad[k] = (grad[k] + penalty.l2 * theta[k]) / weight_sum
+            for k in range(g.shape[0]):
+                g[k] = (g[k] + penalty.l2 * w[k]) / weight_sum
         else:
-            for k in range(w_lo, w_hi):
-                w = theta[k]
-                step = penalty.l2 * w + penalty.l1 * ((w > 0.0) - (w < 0.0))
-                grad[k] = (grad[k] + step) / weight_sum
-        for k in range(
-            max(net.offsets[2 * layer + 1], lo), min(net.offsets[2 * layer + 2], hi)
-        ):
-            grad[k] = bias_sums[k] / weight_sum
+            for k in range(g.shape[0]):
+                step = penalty.l2 * w[k] + penalty.l1 * ((w[k] > 0.0) - (w[k] < 0.0))
+                g[k] = (g[k] + step) / weight_sum
+        b_lo = max(net.offsets[2 * layer + 1], lo)
+        b_hi = max(min(net.offsets[2 * layer + 2], hi), b_lo)
+        g = grad[b_lo:b_hi]
+        sums = bias_sums[b_lo:b_hi]
+        for k in range(g.shape[0]):
+            g[k] = sums[k] / weight_sum
 
 
 @kernel
@@ -937,25 +925,26 @@ def penalized(cost_sum, penalty, squares, absolutes):
 
 
 @kernel
-def predict_logits(X, csr, theta, net, chunk):
-    """Output logits ``(n_samples, layer_units[-1])`` of the network.
+def predict_logits(X, csr, rows, theta, net, chunk, work, Z):
+    """Output logits of the rows ``rows`` into ``Z``
+    (``(n_rows, layer_units[-1])``, ``theta``'s dtype).
 
-    Rows go through in chunks of ``chunk`` so that the scratch space stays
-    small (and in cache) whatever the number of samples.
+    ``rows`` (int64) are consecutive row indices, ``X`` those rows (dense
+    input) or the CSR placeholder. They go through ``chunk`` rows at a time,
+    so that ``work`` (``workspace_size(layer_units, chunk)``) stays small
+    and in cache whatever the number of rows. Rows do not depend on each
+    other: callers split the rows between threads at multiples of ``chunk``.
     """
-    n_samples = X.shape[0] if csr is None else csr.indptr.shape[0] - 1
-    n_out = net.layer_units[net.layer_units.shape[0] - 1]
-    Z = np.empty((n_samples, n_out), dtype=theta.dtype)
-    chunk = max(1, min(chunk, n_samples))
-    work = np.empty(workspace_size(net.layer_units, chunk), dtype=theta.dtype)
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        rows = np.arange(start, stop)
-        logits = forward(X[start:stop], csr, rows, theta, net, work, None, alone())
+    n_rows = rows.shape[0]
+    n_out = Z.shape[1]
+    for start in range(0, n_rows, chunk):
+        stop = min(start + chunk, n_rows)
+        logits = forward(
+            X[start:stop], csr, rows[start:stop], theta, net, work, None, alone(), None
+        )
         for i in range(stop - start):
             for j in range(n_out):
                 Z[start + i, j] = work[logits + i * n_out + j]
-    return Z
 
 
 @kernel

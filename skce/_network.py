@@ -11,11 +11,17 @@ import functools
 import numpy as np
 
 from ._codes import ACTIVATION_CODES, OUTPUT_CODES
-from ._kernels import Net, predict_logits, probabilities
+from ._cores import Threads, thread_share
+from ._kernels import Net, predict_logits, probabilities, workspace_size
 
 # Rows per chunk in prediction: large enough for efficient matrix products,
 # small enough that the hidden activations stay in cache.
 _PREDICT_CHUNK = 1024
+
+# Multiply-adds per thread below which a prediction stays on one thread:
+# starting a thread and handing it its rows costs about as much as this
+# work (see "Prediction" in docs/performance.rst).
+_PREDICT_THREAD_WORK = 20_000_000
 
 # The named initialisations of the weight_init parameter.
 WEIGHT_INITS = ("glorot_uniform", "normal_fan_in", "standard_normal")
@@ -140,8 +146,47 @@ class Network:
         return _checked_draw(weight_init(n_in, n_out, rng), n_in, n_out)
 
     def logits(self, theta, x):
-        """Output logits ``(n_samples, n_outputs)`` for kernel inputs ``x``."""
-        return predict_logits(*x, theta, self.kernel, _PREDICT_CHUNK)
+        """Output logits ``(n_samples, n_outputs)`` for kernel inputs ``x``.
+
+        Large predictions run on the cores a fit would use
+        (``_cores.thread_share``), each thread on its own consecutive
+        chunks of rows: every row is computed as on one thread, so the
+        numbers do not depend on the number of threads.
+        """
+        X, csr = x
+        n_samples = X.shape[0] if csr is None else csr.indptr.shape[0] - 1
+        Z = np.empty((n_samples, self.n_outputs), dtype=theta.dtype)
+        if n_samples == 0:
+            return Z
+        chunk = min(_PREDICT_CHUNK, n_samples)
+        n_chunks = -(-n_samples // chunk)
+        units = [int(u) for u in self.layer_units]
+        work = sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
+        n_threads = thread_share(
+            min(n_chunks, n_samples * work // _PREDICT_THREAD_WORK)
+        )
+        rows = np.arange(n_samples)
+
+        def part(t):
+            lo = t * n_chunks // n_threads * chunk
+            hi = min((t + 1) * n_chunks // n_threads * chunk, n_samples)
+            predict_logits(
+                X[lo:hi] if csr is None else X,
+                csr,
+                rows[lo:hi],
+                theta,
+                self.kernel,
+                chunk,
+                np.empty(workspace_size(self.layer_units, chunk), dtype=theta.dtype),
+                Z[lo:hi],
+            )
+
+        threads = Threads()
+        try:
+            threads.run([lambda t=t: part(t) for t in range(n_threads)])
+        finally:
+            threads.close()
+        return Z
 
     def probabilities(self, logits):
         """``predict_proba`` from the logits: softmax, ``[1 - a, a]`` for one

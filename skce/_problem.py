@@ -33,7 +33,7 @@ from ._kernels import (
     workspace_size,
 )
 from ._profile import epoch_timers
-from ._updates import epoch_buffers, run_epoch, run_epoch_team
+from ._updates import epoch_buffers, run_epoch
 
 
 class Problem:
@@ -149,37 +149,39 @@ class Problem:
         """
         in_order = order is None
         order = np.arange(self.n_samples) if in_order else order
-        args = (
-            *self.x,
-            self.targets,
-            order,
-            in_order,
-            batch_size,
-            theta,
-            network.kernel,
-            self.cost_code,
-            self.penalty,
-            optimizer,
-            moments,
-            step,
-        )
         n_rows = min(batch_size, self.n_samples)
+        key = (n_rows, theta.dtype, in_order)
+        if key not in self._buffers:
+            self._buffers[key] = epoch_buffers(
+                self.x, self.targets, in_order, n_rows, theta, network.kernel
+            )
+        buffers = self._buffers[key]
+        fn, fn_delta = self.cost_functions
         size = self.team_size(network, n_rows)
         with epoch_timers(size) as timers:  # [None] unless profiled
-            if size == 1:  # the kernel the cluster's partitions run too
-                return run_epoch(*args, dropout, *self.cost_functions, timers[0])
-            key = (n_rows, theta.dtype, in_order)
-            if key not in self._buffers:
-                self._buffers[key] = epoch_buffers(
-                    *self.x, self.targets, in_order, n_rows, theta, network.kernel
-                )
-            buffers = self._buffers[key]
             return self._threads.run(
                 [
-                    lambda t=t: run_epoch_team(
-                        t, *args, buffers, dropout, timers[t.thread]
+                    lambda t=t: run_epoch(
+                        t,
+                        *self.x,
+                        self.targets,
+                        order,
+                        in_order,
+                        batch_size,
+                        theta,
+                        network.kernel,
+                        self.cost_code,
+                        self.penalty,
+                        optimizer,
+                        moments,
+                        step,
+                        buffers,
+                        dropout,
+                        fn,
+                        fn_delta,
+                        timers[t.thread],
                     )
-                    for t in team_of(size)
+                    for t in (team_of(size) if size > 1 else [ALONE])
                 ]
             )[0]
 

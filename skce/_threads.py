@@ -38,7 +38,7 @@ from ._cores import thread_share
 from ._kernels import chunked_backprop, most_blocks, workspace_size
 from ._problem import Problem
 from ._profile import epoch_timers
-from ._updates import ShardBuffers, run_epoch_shard
+from ._updates import ShardBuffers, epoch_buffers, run_epoch_shard
 
 # Rows of a full batch go through the kernels in chunks whose layer outputs
 # take about this many bytes: they stay in the CPU's cache.
@@ -242,6 +242,22 @@ class ShardedProblem(Problem):
         order = np.arange(self.n_samples) if in_order else order
 
         n_threads = thread_share(self.n_shards)
+        shard_rows = -(-n_rows // self.n_shards)
+        key = ("shard", shard_rows, theta.dtype, in_order)
+        if key not in self._buffers:
+            self._buffers[key] = [
+                epoch_buffers(
+                    self.x,
+                    self.targets,
+                    in_order,
+                    shard_rows,
+                    theta,
+                    network.kernel,
+                    sums=False,
+                )
+                for _ in range(self.n_shards)
+            ]
+        buffers = self._buffers[key]
 
         def thread(t, timers):
             return run_epoch_shard(
@@ -260,6 +276,7 @@ class ShardedProblem(Problem):
                 moments,
                 step,
                 self._shared,
+                buffers[t],
                 dropout,
                 *self.cost_functions,
                 timers,

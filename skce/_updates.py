@@ -185,25 +185,13 @@ def gather_batch(
     return X_batch[: n_rows if csr is None else 0], rows, batch
 
 
-@helper
-def batch_buffers(X, csr, targets, in_order, n_rows, theta, net):
-    """Gather buffers for batches of up to ``n_rows`` rows, and the scratch
-    space of the kernels: ``(X_batch, Y_batch, w_batch, work)``."""
-    n_features = net.layer_units[0]
-    n_outputs = net.layer_units[net.layer_units.shape[0] - 1]
-    gather_x = n_rows if (not in_order and csr is None) else 0
-    gather_y = n_rows if not in_order else 0
-    X_batch = np.empty((gather_x, n_features), dtype=theta.dtype)
-    Y_batch = np.empty((gather_y, n_outputs), dtype=theta.dtype)
-    w_batch = np.empty(gather_y if targets.has_weight else 0, dtype=theta.dtype)
-    work = np.empty(workspace_size(net.layer_units, n_rows), dtype=theta.dtype)
-    return X_batch, Y_batch, w_batch, work
-
-
 class EpochBuffers(NamedTuple):
-    """An epoch's scratch space, shared by the threads of a team: the gather
-    buffers and ``work`` of ``batch_buffers``, and the batch's gradient sums
-    ``grad`` (dtype) and ``bias_sums`` (float64), shaped like ``theta``."""
+    """An epoch's scratch space, shared by the threads of a team: buffers
+    for the rows of a batch gathered in the epoch's order (``X_batch``,
+    dense input only; ``Y_batch``; ``w_batch``, with sample weights), the
+    kernels' ``work``, and the batch's gradient sums ``grad`` (dtype) and
+    ``bias_sums`` (float64), shaped like ``theta`` (empty where the caller
+    keeps its sums elsewhere, as the shards do)."""
 
     X_batch: np.ndarray
     Y_batch: np.ndarray
@@ -213,19 +201,30 @@ class EpochBuffers(NamedTuple):
     bias_sums: np.ndarray
 
 
-@kernel
-def epoch_buffers(X, csr, targets, in_order, n_rows, theta, net):
-    """``EpochBuffers`` for batches of up to ``n_rows`` rows."""
-    X_batch, Y_batch, w_batch, work = batch_buffers(
-        X, csr, targets, in_order, n_rows, theta, net
-    )
+def epoch_buffers(x, targets, in_order, n_rows, theta, net, sums=True):
+    """``EpochBuffers`` for batches of up to ``n_rows`` rows of the kernel
+    input ``x`` (``X, csr``), allocated here so that the kernels allocate
+    nothing; without ``sums``, no gradient sums."""
+    csr = x[1]
+    n_features = int(net.layer_units[0])
+    n_outputs = int(net.layer_units[-1])
+    gather_x = n_rows if (not in_order and csr is None) else 0
+    gather_y = n_rows if not in_order else 0
+    dtype = theta.dtype
+    n_sums = theta.shape[0] if sums else 0
     return EpochBuffers(
-        X_batch, Y_batch, w_batch, work, np.empty_like(theta), np.empty(theta.shape[0])
+        np.empty((gather_x, n_features), dtype=dtype),
+        np.empty((gather_y, n_outputs), dtype=dtype),
+        np.empty(gather_y if targets.has_weight else 0, dtype=dtype),
+        np.empty(workspace_size(net.layer_units, n_rows), dtype=dtype),
+        np.empty(n_sums, dtype=dtype),
+        np.empty(n_sums),
     )
 
 
-@helper
-def epoch_steps(
+@kernel
+def run_epoch(
+    team,
     X,
     csr,
     targets,
@@ -240,20 +239,33 @@ def epoch_steps(
     moments,
     step,
     buffers,
-    team,
     dropout,
     fn,
     fn_delta,
     timers,
 ):
-    """The batches of one epoch (see ``run_epoch``), as thread ``team.thread``
-    of ``team``; ``timers`` (``_clock``) receives the time of its phases.
+    """One pass over the data ``X, csr`` in mini-batches of ``batch_size`` rows.
 
-    The threads gather a share of each batch's rows each, run ``backprop``
-    together, then each finishes the gradient and steps the optimizer on
-    its own range of parameters: every element is computed as one thread
-    would, so the numbers do not depend on the team's size. Thread 0 adds up
-    the penalty before the products, while the parameters are still.
+    ``order`` is the row permutation of this epoch (drawn in Python). With
+    ``in_order`` it is ``arange(n)``, and batches are read as contiguous
+    slices instead of being gathered. After each batch ``optimizer`` updates
+    ``theta`` and ``moments`` in place. ``penalty`` and ``dropout`` are as
+    for ``finish_gradient`` and ``backprop``; ``buffers`` are the
+    ``EpochBuffers`` of ``epoch_buffers``.
+
+    Every thread of ``team`` calls this with the same arguments (a team of
+    one, ``ALONE``, is the plain call). The threads gather a share of each
+    batch's rows each, run ``backprop`` together, then each finishes the
+    gradient and steps the optimizer on its own range of parameters: every
+    element is computed as one thread would, so the numbers do not depend
+    on the team's size. Thread 0 adds up the penalty before the products,
+    while the parameters are still. A user's cost (``fn``) may raise, so it
+    runs in a team of one only.
+
+    Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
+    batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
+    and returns a non-finite loss as soon as a batch loss is not finite.
+    ``timers``: None, or this thread's row of ``_clock`` counters.
     """
     n_samples = order.shape[0]
     n_params = theta.shape[0]
@@ -324,112 +336,6 @@ def epoch_steps(
         lap(timers, UPDATE, clock)
         meet(team, timers)
     return total / n_samples, step
-
-
-@kernel
-def run_epoch(
-    X,
-    csr,
-    targets,
-    order,
-    in_order,
-    batch_size,
-    theta,
-    net,
-    cost,
-    penalty,
-    optimizer,
-    moments,
-    step,
-    dropout=None,
-    fn=None,
-    fn_delta=None,
-    timers=None,
-):
-    """One pass over the data ``X, csr`` in mini-batches of ``batch_size`` rows.
-
-    ``order`` is the row permutation of this epoch (drawn in Python). With
-    ``in_order`` it is ``arange(n)``, and batches are read as contiguous
-    slices instead of being gathered. After each batch ``optimizer`` updates
-    ``theta`` and ``moments`` in place. ``penalty`` and ``dropout`` are as
-    for ``finish_gradient`` and ``backprop``.
-
-    Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
-    batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
-    and returns a non-finite loss as soon as a batch loss is not finite.
-    ``timers``: None, or a row of ``_clock`` counters for the phases.
-    """
-    buffers = epoch_buffers(
-        X, csr, targets, in_order, min(batch_size, order.shape[0]), theta, net
-    )
-    return epoch_steps(
-        X,
-        csr,
-        targets,
-        order,
-        in_order,
-        batch_size,
-        theta,
-        net,
-        cost,
-        penalty,
-        optimizer,
-        moments,
-        step,
-        buffers,
-        alone(),
-        dropout,
-        fn,
-        fn_delta,
-        timers,
-    )
-
-
-@kernel
-def run_epoch_team(
-    team,
-    X,
-    csr,
-    targets,
-    order,
-    in_order,
-    batch_size,
-    theta,
-    net,
-    cost,
-    penalty,
-    optimizer,
-    moments,
-    step,
-    buffers,
-    dropout=None,
-    timers=None,
-):
-    """``run_epoch`` as thread ``team.thread`` of a ``Team`` whose threads all
-    call it with the same arguments and one ``EpochBuffers``; each returns
-    the epoch's ``(mean batch loss, step)``. Built-in costs only. ``timers``
-    is None or this thread's row of ``_clock`` counters."""
-    return epoch_steps(
-        X,
-        csr,
-        targets,
-        order,
-        in_order,
-        batch_size,
-        theta,
-        net,
-        cost,
-        penalty,
-        optimizer,
-        moments,
-        step,
-        buffers,
-        team,
-        dropout,
-        None,
-        None,
-        timers,
-    )
 
 
 class ShardBuffers(NamedTuple):
@@ -575,10 +481,11 @@ def run_epoch_shard(
     moments,
     step,
     shared,
-    dropout=None,
-    fn=None,
-    fn_delta=None,
-    timers=None,
+    buffers,
+    dropout,
+    fn,
+    fn_delta,
+    timers,
 ):
     """``run_epoch`` as thread ``thread`` of ``n_threads`` running it together.
 
@@ -591,15 +498,14 @@ def run_epoch_shard(
     shards are added in their order whatever the number of threads, so the
     result depends on ``n_shards`` only, bit for bit. Thread 0 returns the
     epoch's ``(mean batch loss, step)``; every thread returns the same step.
-    ``timers`` is None or this thread's row of ``_clock`` counters.
+    ``buffers`` are this thread's ``EpochBuffers`` (without sums) for a
+    shard. ``timers`` is None or this thread's row of ``_clock`` counters.
     """
     n_shards = shared.costs.shape[0]
     n_samples = order.shape[0]
     n_params = theta.shape[0]
-    rows_max = (min(batch_size, n_samples) + n_shards - 1) // n_shards
-    X_batch, Y_batch, w_batch, work = batch_buffers(
-        X, csr, targets, in_order, rows_max, theta, net
-    )
+    X_batch, Y_batch, w_batch = buffers.X_batch, buffers.Y_batch, buffers.w_batch
+    work = buffers.work
     acc = np.empty(UPDATE_BLOCK)
     total = 0.0
     for start in range(0, n_samples, batch_size):
