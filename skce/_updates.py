@@ -116,10 +116,9 @@ def optimizer_step(optimizer, theta, grad, moments, step):
     return step
 
 
-# The gradient of a batch is finished and stepped in blocks of this many
-# parameters: each block's gradient, parameters and moments are still in the
-# first-level cache (4 vectors of 4 KiB in float64) when the optimizer reads
-# them, so each vector passes through memory once per batch, not twice.
+# The shard epoch reduces, finishes and steps the gradient in blocks of this
+# many parameters: each block's sums, parameters and moments are still in
+# the first-level cache when the optimizer reads them.
 UPDATE_BLOCK = 512
 
 
@@ -128,14 +127,9 @@ def finish_and_step(
     theta, net, penalty, weight_sum, grad, bias_sums, optimizer, moments, step, lo, hi
 ):
     """``normalize_range`` then ``optimizer_step`` on the parameters
-    ``[lo, hi)``, block by block (``UPDATE_BLOCK``); returns the new step
-    count. Each element is computed as by the two in a row, to the bit."""
-    for start in range(lo, hi, UPDATE_BLOCK):
-        stop = min(start + UPDATE_BLOCK, hi)
-        normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, start, stop)
-        part = moments_range(moments, start - lo, stop - lo)
-        optimizer_step(optimizer, theta[start:stop], grad[start:stop], part, step)
-    return next_step(optimizer, step)
+    ``[lo, hi)`` (``moments`` are theirs); returns the new step count."""
+    normalize_range(theta, net, penalty, weight_sum, grad, bias_sums, lo, hi)
+    return optimizer_step(optimizer, theta[lo:hi], grad[lo:hi], moments, step)
 
 
 @helper
