@@ -156,18 +156,17 @@ def block_columns(block, n_blocks, n):
     return lo, n if block == n_blocks - 1 else lo + BLOCK_COLUMNS
 
 
-@kernel
 def most_blocks(layer_units, n_rows):
     """The most column blocks of any product of a batch of ``n_rows`` rows:
-    how many threads a team of ``backprop`` can keep busy."""
+    how many threads a team of ``backprop`` can keep busy. Python, by the
+    kernels' own rule (``column_blocks``, run as Python)."""
+    blocks = column_blocks.py_func
+    units = [int(u) for u in layer_units]
     most = 1
-    for layer in range(layer_units.shape[0] - 1):
-        n_in = layer_units[layer]
-        n_out = layer_units[layer + 1]
-        most = max(most, column_blocks(n_rows, n_in, n_out))
-        most = max(most, column_blocks(n_in, n_rows, n_out))
+    for layer, (n_in, n_out) in enumerate(zip(units[:-1], units[1:], strict=True)):
+        most = max(most, blocks(n_rows, n_in, n_out), blocks(n_in, n_rows, n_out))
         if layer > 0:
-            most = max(most, column_blocks(n_rows, n_out, n_in))
+            most = max(most, blocks(n_rows, n_out, n_in))
     return most
 
 
@@ -804,6 +803,15 @@ def backprop(
         # every sum is written.
         meet(team, timers)
     return cost_sum, weight_sum
+
+
+# ``backprop`` as the epoch kernel calls it: inlined into the caller, where
+# a function of its own would be optimized once alone and once more in the
+# caller (docs/performance.rst, "The first fit"). Only the caller is
+# compiled and cached; Python calls the ``backprop`` kernel.
+backprop_inlined = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
+    backprop.py_func
+)
 
 
 @helper

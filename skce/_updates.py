@@ -17,6 +17,7 @@ from ._kernels import (
     Targets,
     alone,
     backprop,
+    backprop_inlined,
     from_first,
     helper,
     kernel,
@@ -292,7 +293,7 @@ def run_epoch(
             squares, absolutes = penalty_sums(theta, net, penalty)
         lap(timers, PENALTY, clock)
         squares, absolutes = from_first(team, squares, absolutes, 2, timers)
-        cost_sum, weight_sum = backprop(
+        cost_sum, weight_sum = backprop_inlined(
             X_rows,
             csr,
             rows,
