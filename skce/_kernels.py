@@ -563,7 +563,7 @@ def csr_rows_transpose_dot(csr, rows, delta, out):
 
 
 @helper
-def forward(X, csr, rows, theta, net, work, dropout, team, timers=None):
+def forward(X, csr, rows, theta, net, work, dropout, team, timers):
     """Forward pass of ``n_rows = rows.shape[0]`` rows.
 
     Writes every layer's output into ``work``: hidden layers activated (and,
@@ -721,7 +721,7 @@ def backprop(
     fn,
     fn_delta,
     team,
-    timers=None,
+    timers,
 ):
     """Unnormalised sums of a batch: cost, gradient and weight.
 
@@ -1041,6 +1041,7 @@ def chunked_backprop(
             fn,
             fn_delta,
             alone(),
+            None,
         )
         cost_sum += costs
         weight_sum += weights_sum

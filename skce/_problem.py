@@ -132,6 +132,7 @@ class Problem:
                 dropout,
                 *self.cost_functions,
                 team,
+                None,
             )
 
         size = self.team_size(network, self.n_samples)
