@@ -5,7 +5,10 @@ Why the cross-entropy learns faster than the quadratic cost
 Nielsen's experiment (ch. 3): a single sigmoid neuron with input 1 must learn
 to output 0. It starts from (w, b) = (0.6, 0.9), output 0.82, or from the
 saturated (2, 2), output 0.98, and takes 300 steps of gradient descent with
-the quadratic cost (rate 0.15) or the cross-entropy cost (rate 0.005).
+the quadratic cost (rate 0.15) or the cross-entropy cost (rate 0.005), then
+with one rate, 0.15, for both. Nielsen's rates differ on purpose: his point
+is how the speed of learning changes as the neuron leaves a wrong start, not
+the speed itself.
 """
 
 # %%
@@ -14,9 +17,8 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
-from skce.experiments import learning_slowdown
+from skce.experiments import COMMON_RATE, learning_slowdown, slowdown_figure
 
 EPOCHS = 60 if os.environ.get("SKCE_EXAMPLES_QUICK") else 300
 FIGURES = os.environ.get("SKCE_FIGURES", ".")
@@ -42,19 +44,16 @@ for start in ((0.6, 0.9), (2.0, 2.0)):
     print(f"start {start}: cross-entropy / quadratic gradient = {ratio:.1f}")
 
 # %%
-# Output and cost per epoch
-# -------------------------
+# Output per epoch
+# ----------------
 # From (2, 2) the quadratic cost sits on a plateau before it learns; the
-# cross-entropy, with a 30 times smaller rate, learns from the first step.
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-for run in runs:
-    label = f"{run.cost}, (w, b) = {run.start}"
-    axes[0].plot(range(1, EPOCHS + 1), run.outputs, label=label)
-    axes[1].plot(range(1, EPOCHS + 1), run.costs, label=label)
-axes[0].set(xlabel="epoch", ylabel="output a", title="Output of the neuron")
-axes[1].set(xlabel="epoch", ylabel="cost", title="Cost", yscale="log")
-axes[0].legend(fontsize="small")
-fig.tight_layout()
+# cross-entropy learns from the first step, fastest while it is most wrong.
+# At Nielsen's rates it ends higher after 300 epochs, its rate being 30 times
+# smaller; at one rate for both (right) it learns at once from both starts.
+common = learning_slowdown(
+    epochs=EPOCHS, rates={"quadratic": COMMON_RATE, "cross_entropy": COMMON_RATE}
+)
+fig = slowdown_figure(runs, common)
 path = os.path.join(FIGURES, "learning_slowdown.png")
 fig.savefig(path)
 print(f"saved {os.path.relpath(path)}")

@@ -122,10 +122,16 @@ def compare(args):
         models[pair] = results[pair, None]
         scores = np.array([results[pair, fold] for fold in range(len(folds))])
         rows.append((*pair, scores[:, 0], scores[:, 1], scores[:, 2]))
-    rows.sort(key=lambda row: -row[2].mean())
+    rows.sort(key=rank_key)
+    data = f"{args.csv} ({args.target})" if args.csv else "the digits"
+    print(
+        f"{data}: {X.shape[0]} rows, {X.shape[1]} features; {args.cv}-fold "
+        "cross-validation (mean ± std over the folds); ranked by accuracy, ties "
+        "by log-loss; fit: mean seconds per fold's fit"
+    )
     print(
         f"{'rank':>4}  {'cost':<14} {'solver':<6} {'accuracy':>17} {'log-loss':>17} "
-        f"{'fit time':>9}"
+        f"{'fit':>9}"
     )
     for rank, (cost, solver, accuracy, loss, seconds) in enumerate(rows, start=1):
         print(
@@ -133,7 +139,21 @@ def compare(args):
             f"{accuracy.std():.4f} {loss.mean():>8.4f} ± {loss.std():.4f} "
             f"{seconds.mean():>8.2f}s"
         )
-    save_compare_figure(models, rows, args.out)
+    subtitle = (
+        f"{data}, {X.shape[0]} rows: StandardScaler + one hidden layer of "
+        f"{args.hidden} units, at most {args.max_iter} epochs. Loss curves: one "
+        f"fit on all rows per cost and solver; accuracy: {args.cv}-fold "
+        "stratified cross-validation."
+    )
+    save_compare_figure(models, rows, args.out, subtitle)
+
+
+def rank_key(row):
+    """``compare``'s order: the higher mean accuracy first, and of equal
+    accuracies the lower mean log-loss. Equal means the same to 10 decimals:
+    the same fold scores added in another order may differ in the last bit."""
+    _, _, accuracy, loss, _ = row
+    return -round(float(accuracy.mean()), 10), float(loss.mean())
 
 
 def _compare_fit(template, X, y, folds, fold):
@@ -165,7 +185,7 @@ SOLVER_COLORS = dict(
 )
 
 
-def compare_figure(models, rows):
+def compare_figure(models, rows, subtitle=""):
     """The figure of ``skce compare``: one loss panel per cost, and accuracy.
 
     The costs are on different scales (a quadratic cost is not a
@@ -180,6 +200,8 @@ def compare_figure(models, rows):
         ``MLPCostClassifier``).
     rows : list of tuple
         ``(cost, solver, fold accuracies, ...)`` as ``compare`` ranks them.
+    subtitle : str, default=""
+        What was fitted on which data, under the title.
 
     Returns
     -------
@@ -190,7 +212,7 @@ def compare_figure(models, rows):
     costs = list(dict.fromkeys(cost for cost, _ in models))
     solvers = list(dict.fromkeys(solver for _, solver in models))
     n_rows = -(-(len(costs) + 1) // 2)  # two panels a row, the last accuracy
-    fig, axes = plt.subplots(n_rows, 2, figsize=(11, 3.6 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, 2, figsize=(11, 3.6 * n_rows + 0.8), squeeze=False)
     axes = axes.ravel()
     for ax, cost in zip(axes, costs, strict=False):
         for solver in solvers:
@@ -225,20 +247,36 @@ def compare_figure(models, rows):
             label=solver,
         )
         for xi, f in zip(x, folds, strict=True):
-            ax.scatter(np.full(len(f), xi + width / 4), f, s=6, color=color, alpha=0.4)
+            # Each fold a little apart, so that equal scores do not hide
+            # each other.
+            offsets = np.linspace(0.1, 0.4, len(f)) * width
+            ax.scatter(xi + offsets, f, s=8, color=color, alpha=0.5)
     ax.set_xticks(np.arange(len(costs)), costs)
     ax.set(
         title="cross-validated accuracy (mean ± std; dots: folds)",
         ylabel="accuracy",
     )
-    ax.legend(title="solver", fontsize="small")
+    ax.legend(
+        title="solver",
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+    )
     for extra in axes[len(costs) + 1 :]:
         extra.set_visible(False)
-    fig.tight_layout()
+    fig.suptitle(
+        "skce compare: the training cost of every cost and solver, and their accuracy",
+        fontweight="bold",
+    )
+    top = 1 - 0.9 / fig.get_figheight()
+    if subtitle:
+        fig.text(0.5, top + 0.01, subtitle, ha="center", fontsize="small", wrap=True)
+    fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
-def save_compare_figure(models, rows, folder):
+def save_compare_figure(models, rows, folder, subtitle=""):
     try:
         import matplotlib
 
@@ -251,7 +289,7 @@ def save_compare_figure(models, rows, folder):
         )
         return
     os.makedirs(folder, exist_ok=True)
-    fig = compare_figure(models, rows)
+    fig = compare_figure(models, rows, subtitle)
     path = os.path.join(folder, "compare.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -259,17 +297,25 @@ def save_compare_figure(models, rows, folder):
 
 
 def slowdown(args):
-    """Run Nielsen's single-neuron experiment and plot it."""
-    from .experiments import learning_slowdown
+    """Run Nielsen's single-neuron experiment, print it and plot it."""
+    from .experiments import COMMON_RATE, learning_slowdown, slowdown_figure
 
-    runs = learning_slowdown(epochs=args.epochs)
-    print(
-        f"{'cost':<14} {'start (w, b)':<12} {'dC/dw at start':>15} {'output after':>13}"
+    nielsen = learning_slowdown(epochs=args.epochs)
+    common = learning_slowdown(
+        epochs=args.epochs,
+        rates=dict.fromkeys(("quadratic", "cross_entropy"), COMMON_RATE),
     )
-    for run in runs:
+    after = f"a after {args.epochs} epochs"
+    print(
+        f"{'cost':<14} {'rate':>6} {'start (w, b)':<12} {'a at start':>10} "
+        f"{'dC/dw at start':>15} {after:>{len(after)}}"
+    )
+    for run in nielsen + common:
+        w, b = run.start
         print(
-            f"{run.cost:<14} {str(run.start):<12} {run.initial_gradient:>15.5f} "
-            f"{run.outputs[-1]:>13.4f}"
+            f"{run.cost:<14} {run.learning_rate:>6g} {str(run.start):<12} "
+            f"{1 / (1 + np.exp(-(w + b))):>10.4f} {run.initial_gradient:>15.5f} "
+            f"{run.outputs[-1]:>{len(after)}.4f}"
         )
     try:
         import matplotlib
@@ -280,16 +326,9 @@ def slowdown(args):
         print("skce: matplotlib is not installed; no figure", file=sys.stderr)
         return
     os.makedirs(args.out, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for run in runs:
-        label = f"{run.cost}, (w, b) = {run.start}"
-        axes[0].plot(run.outputs, label=label)
-        axes[1].plot(run.costs, label=label)
-    axes[0].set(xlabel="epoch", ylabel="output a")
-    axes[1].set(xlabel="epoch", ylabel="cost", yscale="log")
-    axes[0].legend(fontsize="small")
+    fig = slowdown_figure(nielsen, common)
     path = os.path.join(args.out, "learning_slowdown.png")
-    fig.savefig(path)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"saved {path}")
 
@@ -334,17 +373,25 @@ def parser():
         default=-1,
         help="fits run at once, in threads (-1: one per core; default -1)",
     )
-    cmp.add_argument("--out", default="skce-compare", help="figure folder")
+    cmp.add_argument(
+        "--out", default="skce-compare", help="figure folder (default: skce-compare)"
+    )
     cmp.set_defaults(run=compare)
     slow = commands.add_parser(
         "slowdown",
         help="Nielsen's learning-slowdown experiment",
-        description="Train one sigmoid neuron (input 1, target 0) from (w, b) = "
-        "(0.6, 0.9) and (2, 2) with the quadratic and the cross-entropy cost, "
-        "print the initial gradients and save a figure.",
+        description="Train one sigmoid neuron (input 1, target 0) by gradient "
+        "descent from (w, b) = (0.6, 0.9) and from the saturated (2, 2), with the "
+        "quadratic and the cross-entropy cost, print the gradients at the start "
+        "and the outputs at the end, and save a figure. First with Nielsen's "
+        "rates, 0.15 for the quadratic cost and 0.005 for the cross-entropy "
+        "(his point is how the speed changes as the neuron leaves a wrong start, "
+        "not the speed itself), then with 0.15 for both.",
     )
-    slow.add_argument("--epochs", type=int, default=300, help="epochs (300)")
-    slow.add_argument("--out", default="skce-slowdown", help="figure folder")
+    slow.add_argument("--epochs", type=int, default=300, help="epochs (default: 300)")
+    slow.add_argument(
+        "--out", default="skce-slowdown", help="figure folder (default: skce-slowdown)"
+    )
     slow.set_defaults(run=slowdown)
     warm = commands.add_parser(
         "warmup",

@@ -51,6 +51,10 @@ FITTED_ATTRIBUTES = (
     TrainingState.PRIVATE,
 )
 
+#: Where skce's documentation is published; an estimator's HTML display (in
+#: a notebook) links to its page in the API reference there.
+DOCS_URL = "https://skce.readthedocs.io/en/latest/"
+
 
 class MLPCostClassifier(ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron classifier with a selectable cost and solver.
@@ -379,6 +383,12 @@ callable, default='glorot_uniform'
     >>> clf.score(X[1500:], y[1500:])
     0.91...
     """
+
+    # scikit-learn's HTML display links estimators of the package named by
+    # _doc_link_module to the page the template gives: skce's API reference
+    # (the public module, skce or skce.dask, and the class name).
+    _doc_link_module = "skce"
+    _doc_link_template = DOCS_URL + "generated/{estimator_module}.{estimator_name}.html"
 
     def __init__(
         self,
@@ -1182,9 +1192,12 @@ def _assign_layers(targets, values, name):
 
 def _check_two_classes(classes, estimator):
     if len(classes) < 2:
+        # The label as the user wrote it ('cat', 3), not NumPy's repr of its
+        # scalar (np.str_('cat')).
+        label = getattr(classes[0], "item", lambda: classes[0])()
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes in "
-            f"the data, but the data contain only one class: {classes[0]!r}."
+            f"the data, but the data contain only one class: {label!r}."
         )
 
 

@@ -10,6 +10,12 @@ from numbers import Integral, Real
 
 import numpy as np
 
+# Private in scikit-learn, but the exception its estimators raise: code
+# written for MLPClassifier catches it by this class.
+from sklearn.utils._param_validation import (
+    InvalidParameterError as SklearnInvalidParameterError,
+)
+
 from ._codes import ACTIVATION_CODES, SOLVERS
 from ._kernels import Penalty
 from ._network import WEIGHT_INITS
@@ -19,11 +25,12 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 PENALTIES = ("l2", "l1", "elasticnet")
 
 
-class InvalidParameterError(ValueError, TypeError):
+class InvalidParameterError(SklearnInvalidParameterError):
     """A hyper-parameter has a value or type it cannot take.
 
-    Subclasses both ``ValueError`` and ``TypeError``, like scikit-learn's
-    error of the same name, so either ``except`` clause catches it.
+    A subclass of scikit-learn's error of the same name (raised by
+    ``MLPClassifier``), itself a ``ValueError`` and a ``TypeError``: every
+    ``except`` clause written for scikit-learn's estimators catches it.
     """
 
 

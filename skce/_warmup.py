@@ -23,7 +23,8 @@ def warmup(dtypes=("float64",), sparse=False):
 
     Runs tiny fits that reach every kernel signature for the given input
     types: every solver, early stopping, sample weights, ``n_jobs=2``,
-    ``partial_fit`` and prediction. The costs, activations and solvers are
+    ``partial_fit``, and prediction in both precisions (a float32 model
+    predicts float64 rows in float64). The costs, activations and solvers are
     selected by integer codes inside the kernels and share their machine
     code; a user's own :class:`skce.costs.Cost` is compiled on its first
     fit and cached with its code.
@@ -71,7 +72,10 @@ def warmup(dtypes=("float64",), sparse=False):
                             random_state=0,
                         )
                         clf.fit(data, y, sample_weight=weights)
-                        clf.predict_proba(data)
+                        # A model predicts in the precision of the rows it
+                        # is given: both, whatever it was fitted on.
+                        for precision in DTYPES.values():
+                            clf.predict_proba(data.astype(precision))
                 MLPCostClassifier((4,), max_iter=1).partial_fit(
                     data, y, classes=np.unique(y)
                 )

@@ -17,7 +17,7 @@ from distributed import default_client
 
 from . import _cluster
 from ._data import check_class_weight, class_weights, require_two_classes
-from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier
+from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier, _check_two_classes
 from ._targets import fit_binarizer
 
 __all__ = ["DaskMLPCostClassifier"]
@@ -269,12 +269,7 @@ class DaskMLPCostClassifier(MLPCostClassifier):
             binarizer = self._label_binarizer
         else:
             binarizer, _ = fit_binarizer(labels)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes "
-                    "in the data, but the data contain only one class: "
-                    f"{binarizer.classes_[0]!r}."
-                )
+            _check_two_classes(binarizer.classes_, self)
         if continuing:
             dtype = self.theta_.dtype
         else:

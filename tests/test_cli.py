@@ -162,8 +162,9 @@ def test_unknown_option_is_status_2(capsys):
 def test_slowdown(tmp_path, capsys):
     assert main(["slowdown", "--epochs", "40", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    # cost, rate, (w, b), a at start, dC/dw at start, a at the end
     gradient = {
-        tuple(line.split()[:2]): float(line.split()[-2])
+        (line.split()[0], line.split()[2]): float(line.split()[-2])
         for line in lines
         if line.startswith(("quadratic", "cross"))
     }
