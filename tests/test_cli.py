@@ -56,6 +56,22 @@ def test_compare_on_digits(tmp_path, capsys, monkeypatch):
     spreads = panels[2].containers  # one errorbar per solver, a point per cost
     assert [c.get_label() for c in spreads] == ["lbfgs", "adam"]
     assert all(len(c.lines[0].get_xdata()) == 2 for c in spreads)
+    # Each fold of a pair has a place of its own, so equal scores stay visible.
+    for dots in panels[2].collections:
+        x = dots.get_offsets()[:, 0]
+        if len(x) == 2:  # the folds of one pair (errorbars add other artists)
+            assert x[0] != x[1]
+    # The legend of the accuracies sits outside their panel.
+    legend = panels[2].get_legend()
+    figures[0].canvas.draw()
+    legend_box = legend.get_window_extent()
+    assert legend_box.x0 >= panels[2].get_window_extent().x1
+    # The figure says what it shows.
+    title = figures[0]._suptitle.get_text()
+    assert "every cost and solver" in title
+    subtitle = " ".join(text.get_text() for text in figures[0].texts)
+    for words in ("the digits", "1797 rows", "StandardScaler", "30 epochs", "2-fold"):
+        assert words in subtitle, words
 
 
 def test_compare_gives_the_same_table_for_any_n_jobs(digits_csv, tmp_path, capsys):

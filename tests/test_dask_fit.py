@@ -356,7 +356,7 @@ def test_a_worker_killed_mid_fit_is_recovered_from(data):
     nothing had happened; it never uses a partial gradient."""
     X, y, *_ = data
     X, y = X[:20_000], y[:20_000]
-    params = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=200, tol=0.0)
+    params = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=120, tol=0.0)
     with local_cluster() as cluster, Client(cluster) as client:
         Xd, yd = _dask(X, y)
         undisturbed = DaskMLPCostClassifier(random_state=0, **params).fit(Xd, yd)
@@ -386,7 +386,7 @@ def test_a_worker_killed_mid_fit_is_recovered_from(data):
         # A warm start killed mid-fit: recovered alike, or left as it was.
         client.wait_for_workers(2, timeout=60)
         pids = list(client.run(os.getpid).values())
-        warm.set_params(max_iter=200)
+        warm.set_params(max_iter=120)
         thread = threading.Thread(target=lambda: _try_fit(warm, Xd, yd, outcome))
         outcome.clear()
         thread.start()
