@@ -18,9 +18,10 @@ from ._kernels import Net, predict_logits, probabilities, workspace_size
 # small enough that the hidden activations stay in cache.
 _PREDICT_CHUNK = 1024
 
-# Multiply-adds per thread below which a prediction stays on one thread:
-# starting a thread and handing it its rows costs about as much as this
-# work (see "Prediction" in docs/performance.rst).
+# Multiply-adds per thread below which a prediction stays on one thread, so
+# that each thread's products outweigh starting it many times over (the
+# speed of the split is in docs/performance.rst, "Against the code before
+# issue 20").
 _PREDICT_THREAD_WORK = 20_000_000
 
 # The named initialisations of the weight_init parameter.
@@ -161,9 +162,9 @@ class Network:
         chunk = min(_PREDICT_CHUNK, n_samples)
         n_chunks = -(-n_samples // chunk)
         units = [int(u) for u in self.layer_units]
-        work = sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
+        per_row = sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
         n_threads = thread_share(
-            min(n_chunks, n_samples * work // _PREDICT_THREAD_WORK)
+            min(n_chunks, n_samples * per_row // _PREDICT_THREAD_WORK)
         )
         rows = np.arange(n_samples)
 
