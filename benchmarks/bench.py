@@ -402,10 +402,10 @@ def peak_memory(X, y):
 def fixed_costs(calls):
     """What a fit of one epoch and a predict_proba of 100 rows cost beyond
     their compiled kernels, on digits (64-100-10, adam, batches of 200)."""
-    from skce._boundary import kernel_input, kernel_targets
+    from skce._epoch import Moments, Optimizer
+    from skce._inputs import kernel_input, kernel_targets
     from skce._kernels import Penalty
     from skce._problem import Problem
-    from skce._updates import Moments, Optimizer
     from skce.costs import COSTS
 
     X, y = load("digits", {}, "float64")

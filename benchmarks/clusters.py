@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from skce import MLPCostClassifier
 from skce._network import Network
+from skce._params import resolve
 
 
 @contextmanager
@@ -73,8 +74,9 @@ def dask_section(quick, settle):
     with two_workers() as (_, environ):
         tiny = DaskMLPCostClassifier((16,), solver="lbfgs", max_iter=1)
         X_tiny = da.from_array(X[:200, :20], chunks=(100, 20))
+        spec = resolve(tiny, incremental=False, given_weights=False)
         data = tiny._training_data(
-            X_tiny, da.from_array(y[:200], chunks=100), None, None, False, False
+            X_tiny, da.from_array(y[:200], chunks=100), None, spec, None
         )
         network = Network([20, 16, 3], "relu", "softmax")
         problem = data.problem(COSTS["log_loss"], Penalty(1e-4, 0.0), None, 1)

@@ -30,8 +30,10 @@ from contenders import common_params  # noqa: E402
 from workloads import FULL, SIZES, load  # noqa: E402
 
 from skce import MLPCostClassifier  # noqa: E402
-from skce._clock import PHASES  # noqa: E402
-from skce._profile import profiled  # noqa: E402
+from skce._profile import (
+    PHASES,  # noqa: E402
+    profiled,  # noqa: E402
+)
 
 PRODUCTS = ("forward products", "backward products")
 

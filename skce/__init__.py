@@ -6,52 +6,63 @@ Numba; see :class:`MLPCostClassifier` and :mod:`skce.costs`.
 Architecture
 ------------
 
-One job per module; a fit flows from the top of this list to the bottom and
-back up as a ``TrainingState``.
+One job per module. A fit is a sequence of steps, and each step has one
+owner; the estimator only calls them in order:
 
-- ``_estimator``: ``MLPCostClassifier``. Checks the input, builds the
-  network, problem, config and state, calls a solver, and is the one writer
-  of the fitted attributes (``_set_fitted``; the list is
-  ``FITTED_ATTRIBUTES``).
-- ``_params``: checks of the hyper-parameters (``check_params``).
-- ``_data``: the training rows of a fit (``InMemoryData``: encoded targets,
-  class and sample weights) and the problem built on them.
-- ``_validation``: the validation set, held out for early stopping or given
-  by the user, and its metrics.
-- ``_network``: ``Network``, the layer sizes and the one layout of the flat
-  parameter vector ``theta_``; initialization; logits to probabilities.
-- ``_state``: ``SolverConfig`` (what a solver reads) and ``TrainingState``
-  (what it returns and the next fit continues from).
-- ``_solvers``: ``fit_first_order`` (gd, sgd, adam) and ``fit_lbfgs``,
-  functions of (problem, network, config, state); stopping rules.
-- ``_problem``: the seams between solvers and data. ``Problem.sums`` gives
-  unnormalised sums over the rows, ``Objective`` the full-batch loss and
-  gradient from them, ``Problem.run_epoch`` one epoch of mini-batch steps.
-- ``_boundary``: the checks and conversions every array passes before a
-  kernel sees it.
-- ``_kernels`` (forward pass, costs, backpropagation) and ``_updates``
-  (optimizer steps, the epoch loop): the compiled code, on NumPy, Numba and
-  skce's own BLAS (``_blas``).
-- ``_threads`` (``ShardedProblem``: ``n_jobs`` row blocks on threads) and
-  ``_atomics`` (the compiled barrier that threads meet at); ``_cores``
-  (the cores a fit is given, shared among the fits running at once, and a
-  fit's helper threads); ``_cluster`` (``ClusterProblem``: partitions on
-  the workers of a Dask cluster, exact sums and local SGD).
-- ``_targets``: labels to one-hot rows and back; ``_warmup``: compiling
-  ahead of time.
-- ``_codes``: the integer codes that select options inside the kernels.
-- ``_blas``: skce's own single-threaded OpenBLAS, which the kernels call;
-  ``_progress``: verbose output and warnings; ``_display``:
-  ``LossCurveDisplay``; ``_cli``: the ``skce`` command.
+====================  ===================================================
+step                  module
+====================  ===================================================
+hyper-parameters      ``_params``: checked and resolved once into a
+                      ``FitSpec`` (with the solver's ``SolverConfig``)
+training rows         ``_data`` (``training_data``, ``InMemoryData``,
+                      class weights), through ``_inputs``
+network               ``_network``: ``Network``, the one layout of the
+                      flat parameter vector ``theta_``, its views and
+                      checks, initialization, logits to probabilities
+state                 ``_state``: ``TrainingState``, new or continued,
+                      stored and upgraded; the fit's random stream
+validation set        ``_data`` (``validation_set``: given to ``fit`` or
+                      held out), through the same ``_inputs`` path
+problem               ``_problem`` (``Problem``, ``Objective``),
+                      ``_shards`` (``n_jobs``), ``_cluster`` (Dask)
+solve                 ``_solvers``: ``fit_first_order`` (gd, sgd, adam),
+                      ``fit_lbfgs``; stopping rules
+fitted attributes     ``_estimator`` (``_set_fitted``, the one writer;
+                      the list is ``FITTED_ATTRIBUTES``)
+====================  ===================================================
+
+Beneath them:
+
+- ``_inputs``: user arrays and labels to kernel arrays and back; every
+  array passes it before a kernel sees it.
+- ``_kernels`` (forward pass, costs, backpropagation) and ``_epoch``
+  (optimizer steps, the epoch kernel): the compiled code, on NumPy, Numba
+  and skce's own single-threaded BLAS (``_blas``).
+- ``_team``: the threads that run one kernel call together, and the
+  compiled barrier they meet at; ``_cores``: the cores a fit is given,
+  shared among the fits running at once, and a fit's helper threads.
+- ``_compiled``: the decorators of compiled code (``kernel``, ``helper``)
+  and the one way it declares an external function.
+- ``_profile``: the cycle counter in the kernels and the phase profile.
+- ``_codes``: the integer codes that select options inside the kernels;
+  ``_warmup``: compiling ahead of time; ``_progress``: verbose output and
+  warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
+  command.
 - ``costs``, ``experiments``, ``onnx``, ``dask``: public modules (cost
-  objects, Nielsen's single-neuron experiment, the ONNX converter,
-  ``DaskMLPCostClassifier``).
+  objects, Nielsen's single-neuron experiment, the ONNX converter, and
+  ``DaskMLPCostClassifier``, whose one step of its own is its training
+  rows).
+
+Words with one meaning each: a *shard* is one of the ``n_jobs`` parts of
+a batch's rows; a *column block* a team thread's share of a matrix
+product; a *chunk* the cache-sized rows of a full-batch sum; a
+*partition* the rows on one Dask worker.
 """
 
+from ._data import DataMismatchWarning
 from ._display import LossCurveDisplay
 from ._estimator import MLPCostClassifier
 from ._params import InvalidParameterError
-from ._validation import DataMismatchWarning
 from ._warmup import warmup
 
 __version__ = "0.1.0"

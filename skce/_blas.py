@@ -13,7 +13,7 @@ scipy's extensions could bind to it) and set to one thread once, when this
 module is imported. No other code calls it, so that setting is nobody
 else's. Every thread that runs a kernel runs its own products, and the
 parallelism of a fit is skce's: its shards and column blocks
-(``_threads``), on the cores it is given (``_cores``).
+(``_shards``), on the cores it is given (``_cores``).
 
 The kernels reach the library through Numba intrinsics that call the
 external symbols ``skce_cblas_*``, registered here with LLVM by address.
@@ -30,8 +30,9 @@ import sys
 import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._compiled import external
 
 # CBLAS's enumerations.
 _ROW_MAJOR = 101
@@ -94,11 +95,6 @@ def keep_single_threaded():
         _LIBRARY.scipy_openblas_set_num_threads(1)
 
 
-def _external(builder, name, return_type, argument_types):
-    function_type = ir.FunctionType(return_type, argument_types)
-    return cgutils.get_or_insert_function(builder.module, function_type, name)
-
-
 def _data_pointer(context, builder, array_type, array, offset):
     """Address of element ``offset`` of a contiguous array's data."""
     data = context.make_array(array_type)(context, builder, array).data
@@ -141,7 +137,7 @@ def cblas_gemm(
                 value, ir.Constant(i32, _TRANS), ir.Constant(i32, _NO_TRANS)
             )
 
-        function = _external(
+        function = external(
             builder,
             "skce_cblas_sgemm" if single else "skce_cblas_dgemm",
             ir.VoidType(),
@@ -191,7 +187,7 @@ def cblas_gemv(typingctx, trans, m, n, A, a0, lda, x, x0, beta, y, y0):
         i32 = ir.IntType(32)
         real = ir.FloatType() if single else ir.DoubleType()
         pointer = real.as_pointer()
-        function = _external(
+        function = external(
             builder,
             "skce_cblas_sgemv" if single else "skce_cblas_dgemv",
             ir.VoidType(),
@@ -239,7 +235,7 @@ def cblas_dot(typingctx, x, y):
     def codegen(context, builder, sig, args):
         i32 = ir.IntType(32)
         real = ir.FloatType() if single else ir.DoubleType()
-        function = _external(
+        function = external(
             builder,
             "skce_cblas_sdot" if single else "skce_cblas_ddot",
             real,

@@ -34,14 +34,14 @@ from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
-from ._boundary import all_finite, check_sample_weight, kernel_targets
 from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
-from ._kernels import ALONE, Dropout, Targets, dropout_key
+from ._epoch import Moments, epoch_buffers, run_epoch
+from ._inputs import all_finite, check_sample_weight, encode, kernel_targets
+from ._kernels import Dropout, Targets, dropout_key
 from ._problem import Problem
-from ._targets import encode
-from ._threads import add_block_sums, block_sums, row_block
-from ._updates import Moments, epoch_buffers, run_epoch
+from ._shards import add_block_sums, block_sums, row_block
+from ._team import ALONE
 
 # A lost worker shows as one of these; an evaluation is submitted again at
 # most RETRIES times.
@@ -164,7 +164,7 @@ def partition_sums(partition, theta, spec, dropout):
     sums = block_sums(
         block,
         theta,
-        spec.network.kernel,
+        spec.network.net,
         cost.kernel_code,
         cost.kernel_functions(),
         dropout,
@@ -197,7 +197,7 @@ def partition_epoch(partition, state, spec, task, dropout):
     cost = spec.cost
     order = np.arange(partition.n_rows) if in_order else rows
     targets = partition.targets()
-    net = spec.network.kernel
+    net = spec.network.net
     loss, step = run_epoch(
         ALONE,
         partition.X,

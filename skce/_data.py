@@ -1,23 +1,72 @@
-"""The training rows of a fit: encoded targets, weights, and the problem on them.
+"""The rows a fit learns from and is checked on: training and validation data.
 
-``InMemoryData`` holds them in this process; ``skce.dask`` has the same
-interface for rows that stay on a cluster's workers. The estimator asks
-either for the same things: the label binarizer and dtype, the network's
-input and output widths, a held-out validation set for early stopping, and
-the ``Problem`` the solvers minimize.
+``InMemoryData`` holds the training rows in this process; ``skce.dask`` has
+the same interface for rows that stay on a cluster's workers. The estimator
+asks either for the same things: the label binarizer and dtype, the
+network's input and output widths, the validation set (given to ``fit``,
+or held out for early stopping) and the ``Problem`` the solvers minimize.
 
-The class weights live here too, split in two steps (one weight per class
-from the class counts, then one per sample), so that data split over
-workers is weighted with the same numbers as data in memory.
+Training and validation rows take one path: ``_inputs`` checks and encodes
+them, and the class weights multiply the sample weights of both. The class
+weights are split in two steps (one weight per class from the class counts,
+then one per sample), so that data split over workers is weighted with the
+same numbers as data in memory.
+
+"Validation" in skce means the validation set only; checks of
+hyper-parameters live in ``_params`` and checks of arrays in ``_inputs``.
 """
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 
-from ._boundary import kernel_input, kernel_targets
+from ._inputs import (
+    decode,
+    kernel_input,
+    kernel_targets,
+    training_rows,
+    validation_rows,
+)
+from ._kernels import output_cost_and_delta
 from ._problem import Problem
-from ._targets import decode
-from ._threads import ShardedProblem
-from ._validation import ValidationSet, holdout_split
+from ._progress import warn
+from ._shards import ShardedProblem
+
+
+def training_data(estimator, X, y, sample_weight, spec, binarizer=None):
+    """The checked, encoded and weighted training rows of a fit in memory."""
+    binarizer, X, Y, weights = training_rows(
+        estimator, X, y, sample_weight, spec, binarizer
+    )
+    weights = with_class_weight(
+        spec.class_weight, weights, Y, binarizer, spec.incremental
+    )
+    if not spec.incremental:
+        check_weighted_classes(Y, weights, binarizer)
+    return InMemoryData(binarizer, X, Y, weights)
+
+
+def validation_set(estimator, data, spec, state, given):
+    """The validation set of a fit, or None.
+
+    The rows ``given`` to ``fit`` (``X_val, y_val, sample_weight_val``) take
+    the training rows' path: checked and encoded by ``_inputs``, weighted
+    by their classes here. Without them, early stopping holds out a part
+    of the training rows, drawn with the state's split stream.
+    """
+    binarizer = data.binarizer
+    rows = validation_rows(
+        estimator, binarizer, data.dtype, data.n_outputs, *data.gather(given)
+    )
+    if rows is None:
+        if spec.holds_out:
+            return data.hold_out(spec.validation_fraction, state.split_stream())
+        return None
+    X_val, Y_val, weights = rows
+    data.check_like(X_val)
+    weights = with_class_weight(spec.class_weight, weights, Y_val, binarizer, False)
+    return ValidationSet.of(binarizer, X_val, Y_val, weights)
 
 
 class InMemoryData:
@@ -30,7 +79,7 @@ class InMemoryData:
     X : ndarray or sparse matrix of dtype float32 or float64
         The features.
     Y : ndarray of shape (n_samples, n_outputs), same dtype
-        The encoded targets (``_targets.encode``).
+        The encoded targets (``_inputs.encode``).
     sample_weight : ndarray or None
         Sample weights, class weights included.
     """
@@ -65,12 +114,16 @@ class InMemoryData:
         kept, held_out = holdout_split(arrays, stratify, fraction, random_state, binary)
         self.X, self.Y = kept[0], kept[1]
         self.sample_weight = kept[2] if len(kept) > 2 else None
-        return ValidationSet(
-            kernel_input(held_out[0]),
-            kernel_targets(held_out[1], held_out[2] if len(held_out) > 2 else None),
-            decode(binarizer, held_out[1]),
-            lambda proba: decode(binarizer, proba),
-        )
+        weights = held_out[2] if len(held_out) > 2 else None
+        return ValidationSet.of(binarizer, held_out[0], held_out[1], weights)
+
+    def gather(self, arrays):
+        """``arrays`` in this process: they are already."""
+        return arrays
+
+    def check_like(self, X_val):
+        """Warn with ``DataMismatchWarning`` when ``X_val`` is unlike ``X``."""
+        warn_if_unlike(self.X, X_val)
 
     def problem(self, cost, penalty, dropout_rates, n_shards):
         """The ``Problem`` on these rows, split into ``n_shards`` on threads."""
@@ -168,3 +221,154 @@ def check_weighted_classes(Y, sample_weight, binarizer):
     if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
         return
     require_two_classes(weighted_classes(Y, sample_weight))
+
+
+class ValidationSet:
+    """Validation rows in kernel form, with their labels.
+
+    Parameters
+    ----------
+    x : Inputs
+        The validation features (``_inputs.kernel_input``).
+    targets : Targets
+        Their one-hot targets and sample weights.
+    labels : ndarray
+        Their labels, as ``decode`` gives them.
+    decode : callable
+        Maps ``predict_proba`` output to labels, as ``predict`` does.
+    """
+
+    def __init__(self, x, targets, labels, decode):
+        self.x = x
+        self.targets = targets
+        self.labels = labels
+        self.decode = decode
+
+    @classmethod
+    def of(cls, binarizer, X, Y, sample_weight):
+        """The validation set of checked rows ``X``, their encoded targets
+        ``Y`` and weights (None: none), decoded with ``binarizer``."""
+        return cls(
+            kernel_input(X),
+            kernel_targets(Y, sample_weight),
+            decode(binarizer, Y),
+            lambda proba: decode(binarizer, proba),
+        )
+
+    def metrics(self, network, problem, theta):
+        """Accuracy and weighted mean cost (no penalty) of ``theta`` here."""
+        logits = network.logits(theta, self.x)
+        score = accuracy_score(
+            self.labels,
+            self.decode(network.probabilities(logits)),
+            sample_weight=self.targets.weights if self.targets.has_weight else None,
+        )
+        total = output_cost_and_delta(
+            problem.cost_code,
+            network.net.output,
+            logits,
+            self.targets,
+            np.empty_like(logits),
+            np.empty(logits.shape[0]),
+            *problem.cost_functions,
+        )
+        if self.targets.has_weight:
+            weight_sum = self.targets.weights.sum(dtype=np.float64)
+        else:
+            weight_sum = logits.shape[0]
+        return float(score), float(total / weight_sum)
+
+
+def holdout_split(arrays, stratify, fraction, random_state, strict):
+    """Split ``arrays`` (same rows) into training and held-out parts.
+
+    Stratified by ``stratify`` (None: not stratified), with scikit-learn's
+    errors for a class with a single member. With ``strict`` False, a
+    held-out part too small to hold every class is drawn unstratified
+    instead of refused. Returns ``(train, held_out)``, two lists in the
+    order of ``arrays``.
+    """
+    if stratify is not None and not strict:
+        _, counts = np.unique(stratify, return_counts=True)
+        n_samples = stratify.shape[0]
+        n_validation = int(np.ceil(fraction * n_samples))
+        if counts.min() >= 2 and not (
+            counts.size <= n_validation <= n_samples - counts.size
+        ):
+            stratify = None
+    parts = train_test_split(
+        *arrays, random_state=random_state, test_size=fraction, stratify=stratify
+    )
+    train, held_out = parts[0::2], parts[1::2]
+    if held_out[0].shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return train, held_out
+
+
+class DataMismatchWarning(UserWarning):
+    """``X_val`` given to ``fit`` does not look like the training data.
+
+    Most often the estimator is the last step of a ``Pipeline`` that did not
+    transform ``X_val``: pass ``Pipeline(..., transform_input=["X_val"])``.
+    """
+
+
+# How far the user's X_val may sit from the training rows before fit warns:
+# the median over columns of the mean's shift in training standard
+# deviations, and of the ratio of the standard deviations. Measured with
+# StandardScaler fitted on the training rows and X_val left raw: digits
+# 5.6 and 5.3, iris 3.6 and 1.6, wine 2.4 and 2.2, breast cancer 0.2 and
+# 28 (MinMaxScaler: farther still); a held-out part of the same data, of 8
+# rows or more: at most 0.26 and 1.25. Fewer rows than MIN_ROWS are too
+# few to tell.
+MAX_SHIFT = 1.0
+MIN_ROWS = 10
+MAX_SCALE_RATIO = 3.0
+
+
+def warn_if_unlike(X, X_val):
+    """Warn with ``DataMismatchWarning`` when ``X_val`` is unlike ``X``."""
+    if X_val.shape[0] < MIN_ROWS:
+        return
+    shift, ratio = column_mismatch(X, X_val)
+    if shift > MAX_SHIFT or ratio > MAX_SCALE_RATIO:
+        warn(
+            "X_val does not look like the training data: the median column mean "
+            f"is {shift:.3g} training standard deviations away, and the median "
+            f"ratio of the standard deviations is {ratio:.3g}. If the estimator "
+            "is the last step of a Pipeline, X_val has not been through the "
+            "Pipeline's transformers: pass Pipeline(..., "
+            "transform_input=['X_val']).",
+            DataMismatchWarning,
+        )
+
+
+def column_mismatch(X, X_val):
+    """Median shift and scale ratio of ``X_val``'s columns against ``X``'s.
+
+    Returns ``(shift, ratio)``: the median over the columns that vary in
+    ``X`` of ``|mean(X_val) - mean(X)| / std(X)`` and of the larger of
+    ``std(X_val) / std(X)`` and its inverse (``inf`` when ``X_val`` is
+    constant there); ``(0.0, 1.0)`` when no column varies.
+    """
+    mean, std = _column_moments(X)
+    mean_val, std_val = _column_moments(X_val)
+    varies = std > 0
+    if not varies.any():
+        return 0.0, 1.0
+    shift = np.abs(mean_val[varies] - mean[varies]) / std[varies]
+    with np.errstate(divide="ignore"):
+        ratio = std_val[varies] / std[varies]
+        ratio = np.maximum(ratio, 1 / ratio)
+    return float(np.median(shift)), float(np.median(ratio))
+
+
+def _column_moments(X):
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        square = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+        return mean, np.sqrt(np.maximum(square - mean**2, 0.0))
+    return X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)

@@ -1,35 +1,28 @@
-"""``MLPCostClassifier``: the public estimator; orchestration only.
+"""``MLPCostClassifier``: the public estimator; it only sequences a fit.
 
-``fit`` and ``partial_fit`` check the input, build the network, the training
-problem and the solver's config and state, call a solver (``_solvers``) and
-copy the state it returns onto the estimator in one place
-(``_set_fitted``). The estimator is the only writer of its fitted
-attributes, and it writes them only when a fit succeeds.
+A fit is a sequence of steps, each owned by one module: the
+hyper-parameters, resolved once (``_params``); the training rows
+(``_data``, through ``_inputs``); the network (``_network``); the state,
+new or continued (``_state``); the validation set (``_data``); the problem
+(``_problem``, ``_shards``); the solve (``_solvers``). The estimator then
+copies the returned state onto itself in one place (``_set_fitted``): it is
+the only writer of its fitted attributes, and writes them only when a fit
+succeeds.
 """
 
-import functools
 import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._boundary import all_finite, check_sample_weight, kernel_input, kernel_targets
-from ._data import InMemoryData, check_weighted_classes, with_class_weight
-from ._network import Network, fitted_network
-from ._params import check_params, penalty_strengths, resolve_cost
-from ._progress import Progress
-from ._solvers import solver_function
-from ._state import SolverConfig, TrainingState, random_stream, restored_stream
-from ._targets import decode, encode, fit_binarizer, present_classes
-from ._threads import n_shards
-from ._validation import ValidationSet, warn_if_unlike
-
-# Plain float arrays up to this many values are checked inline at predict
-# time (see _checked_input); larger ones go through validate_data.
-_FAST_PATH_SIZE = 10_000
+from ._data import training_data, validation_set
+from ._inputs import checked_input, decode, partial_fit_binarizer
+from ._network import LayerViews, assign_layers, fitted_network, network_for
+from ._params import resolve
+from ._solvers import solve
+from ._state import TrainingState, continued_state, new_state, upgrade_state
 
 # validate_data sets these two when a fit starts; every other fitted
 # attribute is set by _set_fitted when it ends.
@@ -467,7 +460,7 @@ callable, default='glorot_uniform'
     @coefs_.setter
     def coefs_(self, values):
         check_is_fitted(self)
-        _assign_layers(self._network().views(self.theta_)[0], values, "coefs_")
+        assign_layers(self._network().views(self.theta_)[0], values, "coefs_")
 
     @property
     def intercepts_(self):
@@ -477,7 +470,7 @@ callable, default='glorot_uniform'
     @intercepts_.setter
     def intercepts_(self, values):
         check_is_fitted(self)
-        _assign_layers(self._network().views(self.theta_)[1], values, "intercepts_")
+        assign_layers(self._network().views(self.theta_)[1], values, "intercepts_")
 
     def _network(self):
         """The fitted network (the activation it was trained with)."""
@@ -569,8 +562,7 @@ callable, default='glorot_uniform'
             y,
             sample_weight,
             incremental=False,
-            coefs_init=coefs_init,
-            intercepts_init=intercepts_init,
+            init=(coefs_init, intercepts_init),
             validation=(X_val, y_val, sample_weight_val),
         )
 
@@ -626,37 +618,11 @@ callable, default='glorot_uniform'
         self : object
             The updated estimator.
         """
-        binarizer = None
-        if hasattr(self, "theta_") and (
-            coefs_init is not None or intercepts_init is not None
-        ):
-            raise ValueError(
-                "coefs_init and intercepts_init start a network: partial_fit takes "
-                "them on its first call only."
-            )
-        if not hasattr(self, "classes_"):
-            multilabel = type_of_target(y).startswith("multilabel")
-            if classes is None and not multilabel:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            binarizer, _ = fit_binarizer(y if multilabel else np.asarray(classes))
-            _check_two_classes(binarizer.classes_, self)
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
-            raise ValueError(
-                f"`classes={classes!r}` is not the same as on the first call to "
-                f"partial_fit, which was {self.classes_!r}."
-            )
+        binarizer = partial_fit_binarizer(
+            self, y, classes, coefs_init is not None or intercepts_init is not None
+        )
         return self._fit(
-            X,
-            y,
-            sample_weight,
-            incremental=True,
-            binarizer=binarizer,
-            coefs_init=coefs_init,
-            intercepts_init=intercepts_init,
+            X, y, sample_weight, True, binarizer, (coefs_init, intercepts_init)
         )
 
     def _fit(
@@ -666,8 +632,7 @@ callable, default='glorot_uniform'
         sample_weight,
         incremental,
         binarizer=None,
-        coefs_init=None,
-        intercepts_init=None,
+        init=(None, None),
         validation=(None, None, None),
     ):
         """Fit, or leave every fitted attribute as it was if anything raises.
@@ -682,14 +647,7 @@ callable, default='glorot_uniform'
         }
         try:
             values = self._train(
-                X,
-                y,
-                sample_weight,
-                incremental,
-                binarizer,
-                coefs_init,
-                intercepts_init,
-                validation,
+                X, y, sample_weight, incremental, binarizer, init, validation
             )
         except BaseException:
             for name in _INPUT_ATTRIBUTES:
@@ -721,348 +679,31 @@ callable, default='glorot_uniform'
             values["theta_"] = old
         self.__dict__.update(values)
 
-    def _train(
-        self,
-        X,
-        y,
-        sample_weight,
-        incremental,
-        binarizer,
-        coefs_init,
-        intercepts_init,
-        validation,
-    ):
-        """Everything a fit does but writing the result.
+    def _train(self, X, y, sample_weight, incremental, binarizer, init, validation):
+        """Everything a fit does but writing the result, step by step.
 
-        Returns the fitted attributes, and whether the fit continued the
-        previous one.
+        ``init`` are the given ``(coefs_init, intercepts_init)``. Returns the
+        fitted attributes, and whether the fit continued the previous one.
         """
-        params = {name: getattr(self, name) for name in _parameter_names(type(self))}
-        hidden_layer_sizes, dropout_rates = check_params(params, type(self).__name__)
-        config = SolverConfig.from_params(params)
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        given_weights = coefs_init is not None or intercepts_init is not None
-        continuing = (
-            hasattr(self, "theta_")
-            and (self.warm_start or incremental)
-            and not given_weights
-        )
-        data = self._training_data(
-            X, y, sample_weight, binarizer, continuing, incremental
-        )
-        binarizer, dtype = data.binarizer, data.dtype
-
-        cost = resolve_cost(self.cost).for_target(binarizer.y_type_)
-        layer_units = [data.n_features, *hidden_layer_sizes, data.n_outputs]
-        normalize = (
-            cost.output_activation == "logistic" and binarizer.y_type_ == "multiclass"
-        )
-        network = Network(
-            layer_units, self.activation, cost.output_activation, normalize
-        )
-        if continuing:
-            state = self._continued_state(network, incremental)
+        spec = resolve(self, incremental, init != (None, None))
+        data = self._training_data(X, y, sample_weight, spec, binarizer)
+        cost = spec.cost.for_target(data.binarizer.y_type_)
+        network = network_for(data, cost, spec)
+        if spec.continuing:
+            state = continued_state(self, network, spec)
         else:
-            random_state = random_stream(self.random_state)
-            theta = network.initial_theta(self.weight_init, dtype, random_state)
-            coefs, intercepts = network.views(theta)
-            if coefs_init is not None:
-                _assign_layers(coefs, coefs_init, "coefs_init")
-            if intercepts_init is not None:
-                _assign_layers(intercepts, intercepts_init, "intercepts_init")
-            state = TrainingState(
-                theta=theta,
-                best_theta=theta.copy(),
-                random_state=random_state,
-            )
+            state = new_state(network, spec, data.dtype, *init)
+        validation = validation_set(self, data, spec, state, validation)
+        problem = data.problem(cost, spec.penalty, spec.dropout_rates, spec.n_shards)
+        state = solve(problem, network, spec, state, validation)
+        return state.fitted_attributes(data.binarizer, network), spec.continuing
 
-        validation_set = self._validation_set(
-            binarizer, network.n_outputs, dtype, data.X, *validation
-        )
-        if self.early_stopping and validation_set is None and self.solver != "lbfgs":
-            if state.split_state is None:
-                # The first split draws from the fit's stream, as
-                # scikit-learn's does; its starting point is kept, so that
-                # every warm-started fit holds out the same rows.
-                state.split_state = state.random_state.get_state()
-                split_random = state.random_state
-            else:
-                split_random = restored_stream(state.split_state)
-            validation_set = data.hold_out(self.validation_fraction, split_random)
-        problem = data.problem(
-            cost,
-            penalty_strengths(self.penalty, self.alpha, self.l1_ratio),
-            dropout_rates,
-            n_shards(self.n_jobs),
-        )
-        solve = solver_function(self.solver)
-        progress = Progress(
-            self.verbose,
-            1 if incremental else self.max_iter,
-            unit="iteration" if self.solver == "lbfgs" else "epoch",
-        )
-        try:
-            state = solve(
-                problem, network, config, state, progress, validation_set, incremental
-            )
-        finally:
-            progress.close()
-            problem.close()
-        if incremental or not self.warm_start:
-            # Only a warm start continues the stream (see _continued_state),
-            # and saving it costs a tenth of a millisecond.
-            state.random_state = state.row_order = None
-        if not np.isfinite(state.theta).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed, or the "
-                "learning rate (learning_rate_init) may be too large. The "
-                "estimator is left as it was before this fit."
-            )
-        values = {
-            "classes_": binarizer.classes_,
-            "_label_binarizer": binarizer,
-            "n_layers_": len(layer_units),
-            "n_outputs_": network.n_outputs,
-            "out_activation_": network.output,
-            "_layer_units": network.layer_units,
-            "_activation": network.activation,
-            **state.fitted_attributes(),
-        }
-        return values, continuing
-
-    def _training_data(self, X, y, sample_weight, binarizer, continuing, incremental):
-        """The checked, encoded and weighted training rows (``_data``)."""
-        for name, value in (("X", X), ("y", y), ("sample_weight", sample_weight)):
-            if hasattr(value, "__dask_graph__"):
-                raise TypeError(
-                    f"{type(self).__name__} trains in memory, and {name} is a "
-                    f"dask collection ({type(value).__name__}): it would be "
-                    "pulled into this process whole. Use "
-                    "skce.dask.DaskMLPCostClassifier to train on the cluster "
-                    "where the data live, or call .compute() to train here."
-                )
-        X, y = self._checked_training_data(X, y, reset=not continuing)
-        binarizer, index = self._binarizer_for(y, binarizer, continuing, incremental)
-        dtype = self.theta_.dtype if continuing else X.dtype
-        X = X.astype(dtype, copy=False)
-        Y = encode(binarizer, y, dtype, index)
-        sample_weight = with_class_weight(
-            self.class_weight,
-            check_sample_weight(sample_weight, X.shape[0], dtype),
-            Y,
-            binarizer,
-            incremental,
-        )
-        if not incremental:
-            check_weighted_classes(Y, sample_weight, binarizer)
-        return InMemoryData(binarizer, X, Y, sample_weight)
-
-    def _checked_training_data(self, X, y, reset):
-        """``validate_data`` for fit and partial_fit, with a lean path.
-
-        A C- or F-ordered float array and a 1-D array of labels get the
-        checks ``validate_data`` would make, without its quarter of a
-        millisecond of overhead: it is most of a ``partial_fit`` on a few
-        rows. Anything else goes through ``validate_data``.
-        """
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in (np.float32, np.float64)
-            and X.shape[0] >= 1
-            and X.shape[1] >= 1
-            and type(y) is np.ndarray
-            and y.shape == (X.shape[0],)
-            and y.dtype.kind in "iubU"
-            and (
-                reset
-                or (
-                    X.shape[1] == self.n_features_in_
-                    and "feature_names_in_" not in vars(self)
-                )
-            )
-            and all_finite(X)
-        ):
-            if reset:
-                self.n_features_in_ = X.shape[1]
-                self.__dict__.pop("feature_names_in_", None)
-            return X, y
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, y
-
-    def _binarizer_for(self, y, binarizer, continuing, incremental):
-        """The label binarizer of this fit, checking ``y`` against it, and the
-        index of each label in its classes when that came for free."""
-        if binarizer is not None:  # first partial_fit: classes given there
-            return binarizer, None
-        if not continuing:
-            binarizer, index = fit_binarizer(y)
-            _check_two_classes(binarizer.classes_, self)
-            return binarizer, index
-        classes = present_classes(y)
-        if not incremental:
-            if set(classes) != set(self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same "
-                    f"classes as in the previous call to fit. Previously got "
-                    f"{self.classes_}, `y` has {classes}"
-                )
-        elif not set(classes.tolist()) <= set(self.classes_.tolist()):
-            raise ValueError(
-                f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {classes}."
-            )
-        return self._label_binarizer, None
-
-    def _continued_state(self, network, incremental):
-        """The state of the previous fit, to continue from (copies)."""
-        self._check_theta(self._network())
-        if not np.array_equal(network.layer_units, self._layer_units):
-            raise ValueError(
-                "warm_start and partial_fit need the network of the previous fit, "
-                f"with layer sizes {self._layer_units.tolist()}, but the data and "
-                f"hidden_layer_sizes give {network.layer_units.tolist()}. Set "
-                "warm_start=False to start a new network."
-            )
-        if network.activation != self._activation:
-            raise ValueError(
-                f"activation={network.activation!r} differs from the activation "
-                f"{self._activation!r} of the fitted network. Set warm_start=False "
-                "to start a new network."
-            )
-        if network.output != self.out_activation_:
-            raise ValueError(
-                f"cost={self.cost!r} needs {network.output} outputs but the "
-                f"fitted network has {self.out_activation_} outputs. Set "
-                "warm_start=False to start a new network."
-            )
-        state = TrainingState.from_fitted(vars(self))
-        if incremental or state.random_state is None:
-            # partial_fit draws its shuffling from random_state anew on each
-            # call, as scikit-learn does (an int gives the same order each
-            # call); so does a warm start after partial_fit or a fit without
-            # warm_start, or of a model saved by skce 0.1.0.
-            state.random_state = random_stream(self.random_state)
-            state.row_order = None
-        else:
-            state.random_state = restored_stream(state.random_state)
-        return state
-
-    def _validation_set(
-        self, binarizer, n_outputs, dtype, X, X_val, y_val, sample_weight_val
-    ):
-        """The user's validation set as a ``ValidationSet``, or None.
-
-        Warns when ``X_val``'s columns sit far from ``X``'s: a ``Pipeline``
-        passes ``X_val`` to its last step untransformed unless told
-        otherwise, and the validation scores (and early stopping) would then
-        be computed on unscaled data, silently.
-        """
-        if X_val is None and y_val is None:
-            if sample_weight_val is not None:
-                raise ValueError("sample_weight_val is given without X_val and y_val.")
-            return None
-        if X_val is None or y_val is None:
-            raise ValueError("X_val and y_val must be given together.")
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=dtype,
-            reset=False,
-        )
-        if X is not None:  # None: the training rows are not in this process
-            warn_if_unlike(X, X_val)
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val)
-        unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
-        if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
-            raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
-        Y_val = encode(binarizer, y_val, dtype)
-        if Y_val.shape[1] != n_outputs:
-            raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")
-        weights = check_sample_weight(sample_weight_val, X_val.shape[0], dtype)
-        weights = with_class_weight(
-            self.class_weight, weights, Y_val, binarizer, incremental=False
-        )
-        return ValidationSet(
-            kernel_input(X_val),
-            kernel_targets(Y_val, weights),
-            decode(binarizer, Y_val),
-            lambda proba: decode(binarizer, proba),
-        )
-
-    def _check_theta(self, network):
-        """``theta_``, checked so that the kernels cannot read out of bounds.
-
-        A read-only ``theta_`` (say, loaded from a memory map) comes back as a
-        writeable copy: the kernels are compiled for writeable arrays only.
-        """
-        theta = self.theta_
-        expected = network.n_parameters
-        if (
-            not isinstance(theta, np.ndarray)
-            or theta.shape != (expected,)
-            or theta.dtype not in (np.float32, np.float64)
-            or not theta.flags.c_contiguous
-        ):
-            raise ValueError(
-                f"theta_ must be a contiguous float32 or float64 vector of "
-                f"{expected} parameters for layer sizes "
-                f"{self._layer_units.tolist()}; it was replaced by an array of "
-                f"shape {np.shape(theta)} and dtype {getattr(theta, 'dtype', None)}."
-            )
-        return theta if theta.flags.writeable else theta.copy()
+    def _training_data(self, X, y, sample_weight, spec, binarizer):
+        """The training rows of a fit: the one step a subclass that keeps
+        its rows elsewhere (``skce.dask``) replaces."""
+        return training_data(self, X, y, sample_weight, spec, binarizer)
 
     # -- prediction ----------------------------------------------------------
-
-    def _checked_input(self, X):
-        """``X`` in kernel form, in the precision of the prediction.
-
-        scikit-learn's rule: the output is float32 only when both the model
-        and ``X`` are; any other input (float64, integers, lists) is
-        predicted in float64, with the weights upcast.
-        """
-        if not hasattr(self, "theta_"):
-            check_is_fitted(self)  # raises NotFittedError
-        single = self.theta_.dtype == np.float32
-        if (
-            type(X) is np.ndarray
-            and X.size <= _FAST_PATH_SIZE
-            and X.ndim == 2
-            and X.shape[0] >= 1
-            and X.shape[1] == self.n_features_in_
-            and X.dtype == self.theta_.dtype
-            and not hasattr(self, "feature_names_in_")
-            and all_finite(X)
-        ):
-            # The checks validate_data would make, without its ~80 us of
-            # overhead, which dominates the prediction of a few rows.
-            return kernel_input(X)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=("numeric" if single else np.float64),
-            reset=False,
-        )
-        if X.dtype != np.float64 and not (single and X.dtype == np.float32):
-            X = X.astype(np.float64)
-        return kernel_input(X)
 
     def predict(self, X):
         """Predict the classes of X.
@@ -1095,9 +736,11 @@ callable, default='glorot_uniform'
             to one except for multilabel targets, where each column is the
             probability of its label.
         """
-        x = self._checked_input(X)
+        if not hasattr(self, "theta_"):
+            check_is_fitted(self)  # raises NotFittedError
+        x = checked_input(self, X, self.theta_.dtype)
         network = self._network()
-        theta = self._check_theta(network).astype(x.X.dtype, copy=False)
+        theta = network.check_theta(self.theta_).astype(x.X.dtype, copy=False)
         return network.probabilities(network.logits(theta, x))
 
     def predict_log_proba(self, X):
@@ -1125,114 +768,10 @@ callable, default='glorot_uniform'
         return tags
 
     def __setstate__(self, state):
-        super().__setstate__(_upgrade_state(state))
+        super().__setstate__(upgrade_state(state))
         # Parameters added since the model was saved take their defaults.
         for name, parameter in inspect.signature(
             type(self).__init__
         ).parameters.items():
             if name != "self" and name not in vars(self):
                 setattr(self, name, parameter.default)
-
-
-class LayerViews(list):
-    """``coefs_`` or ``intercepts_``: a list of views into ``theta_``.
-
-    Assigning an item (``clf.coefs_[0] = W``) copies ``W`` into the view,
-    and so into ``theta_``, as scikit-learn's list of arrays takes it; a
-    plain list would change only itself, silently.
-    """
-
-    def __init__(self, views, name):
-        super().__init__(views)
-        self.name = name
-
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            targets = list.__getitem__(self, index)
-            _assign_layers(targets, value, f"{self.name}[{index.start}:{index.stop}]")
-            return
-        target = list.__getitem__(self, index)
-        target[...] = _checked_layer(value, target, f"{self.name}[{index}]")
-
-    def __reduce__(self):  # pickles (and copies) as the plain list it shows
-        return list, (list(self),)
-
-
-def _checked_layer(value, target, name):
-    """``value`` as an array for the view ``target``, or a clear error."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}.")
-    if array.shape != target.shape:
-        raise ValueError(
-            f"{name} must have shape {target.shape}, got an array of shape "
-            f"{array.shape}."
-        )
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must contain only finite values.")
-    return array
-
-
-def _assign_layers(targets, values, name):
-    """Copy ``values`` into the views ``targets`` after checking them all."""
-    values = list(values)
-    shapes = [target.shape for target in targets]
-    if [np.shape(value) for value in values] != shapes:
-        raise ValueError(
-            f"{name} must be a list of arrays of shapes {shapes}, got "
-            f"{[np.shape(value) for value in values]}."
-        )
-    arrays = [
-        _checked_layer(value, target, f"{name}[{i}]")
-        for i, (value, target) in enumerate(zip(values, targets, strict=True))
-    ]
-    for target, array in zip(targets, arrays, strict=True):
-        target[...] = array
-
-
-def _check_two_classes(classes, estimator):
-    if len(classes) < 2:
-        # The label as the user wrote it ('cat', 3), not NumPy's repr of its
-        # scalar (np.str_('cat')).
-        label = getattr(classes[0], "item", lambda: classes[0])()
-        raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes in "
-            f"the data, but the data contain only one class: {label!r}."
-        )
-
-
-def _upgrade_state(state):
-    """The fitted state of a model pickled by skce 0.1.0, in today's form.
-
-    Version 0.1.0 kept the optimizer in ``_optimizer``, the stopping records
-    in ``_no_improvement_count`` and ``_best_theta``, and set no
-    ``best_loss_`` or validation records after L-BFGS.
-    """
-    if "theta_" not in state or TrainingState.PRIVATE in state:
-        return state
-    state = dict(state)
-    optimizer = state.pop("_optimizer", None) or {}
-    private = {
-        "solver": optimizer.get("solver"),
-        "velocity": optimizer.get("velocity", np.empty(0)),
-        "m": optimizer.get("m", np.empty(0)),
-        "v": optimizer.get("v", np.empty(0)),
-        "step": optimizer.get("step", 0),
-        "learning_rate": optimizer.get("learning_rate", 0.0),
-        "learning_rate_init": optimizer.get("learning_rate_init", 0.0),
-        "no_improvement_count": state.pop("_no_improvement_count", None),
-        "best_theta": state.pop("_best_theta", None),
-        "random_state": None,
-        "split_state": None,
-        "row_order": None,
-    }
-    state[TrainingState.PRIVATE] = private
-    for name in TrainingState.PUBLIC.values():
-        state.setdefault(name, None)
-    return state
-
-
-@functools.cache
-def _parameter_names(cls):
-    """``cls._get_param_names()``, which inspects the signature every call."""
-    return tuple(cls._get_param_names())

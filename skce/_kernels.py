@@ -1,7 +1,7 @@
 """Compiled forward pass, output costs and backpropagation of the MLP.
 
 Only NumPy, Numba and skce's compiled helpers (``_blas``: the matrix
-products, on skce's own single-threaded BLAS; ``_atomics``: the barrier) are
+products, on skce's own single-threaded BLAS; ``_team``: the barrier) are
 imported here, so the kernels compile and cache on their own and can be
 tested against a plain NumPy oracle.
 
@@ -40,20 +40,8 @@ Python call them, which saves compile time on a cold cache.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from ._atomics import barrier
 from ._blas import cblas_dot, cblas_gemm, cblas_gemv
-from ._clock import (
-    ACTIVATIONS,
-    BACKWARD_PRODUCTS,
-    BARRIERS,
-    BIAS_SUMS,
-    COST,
-    FORWARD_PRODUCTS,
-    lap,
-    now,
-)
 from ._codes import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
@@ -63,15 +51,17 @@ from ._codes import (
     COST_LOG_LIKELIHOOD,
     OUTPUT_SOFTMAX,
 )
-
-kernel = njit(cache=True, nogil=True, error_model="numpy")
-helper = njit(
-    cache=True,
-    nogil=True,
-    error_model="numpy",
-    no_cpython_wrapper=True,
-    no_cfunc_wrapper=True,
+from ._compiled import helper, inlined, kernel
+from ._profile import (
+    ACTIVATIONS,
+    BACKWARD_PRODUCTS,
+    BIAS_SUMS,
+    COST,
+    FORWARD_PRODUCTS,
+    lap,
+    now,
 )
+from ._team import alone, meet
 
 
 class CSR(NamedTuple):
@@ -110,21 +100,6 @@ class Penalty(NamedTuple):
 
     l2: float
     l1: float
-
-
-class Team(NamedTuple):
-    """The threads that run one kernel call together (see ``_threads``).
-
-    This thread is number ``thread`` of ``size``; ``sync`` (int64, 16 zeros
-    at first) holds their barrier's counters and ``shared`` (float64, 4)
-    what thread 0 computes for all. A team of one (``alone``) is the plain
-    single-threaded call, and never touches either array.
-    """
-
-    thread: int
-    size: int
-    sync: np.ndarray
-    shared: np.ndarray
 
 
 # Products of at least this many multiply-adds are cut into column blocks of
@@ -168,33 +143,6 @@ def most_blocks(layer_units, n_rows):
         if layer > 0:
             most = max(most, blocks(n_rows, n_out, n_in))
     return most
-
-
-@helper
-def alone():
-    """A team of one: the calling thread."""
-    return Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
-
-
-#: ``alone()`` for callers in Python.
-ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
-
-
-def team_of(size):
-    """The ``Team`` of each of ``size`` threads, sharing fresh counters."""
-    sync = np.zeros(16, dtype=np.int64)
-    shared = np.zeros(4)
-    return [Team(thread, size, sync, shared) for thread in range(size)]
-
-
-@helper
-def meet(team, timers=None):
-    """Wait until every thread of ``team`` is here (nothing for one); the
-    wait counts as ``BARRIERS`` in ``timers``."""
-    if team.size > 1:
-        clock = now(timers)
-        barrier(team.sync, team.size)
-        lap(timers, BARRIERS, clock)
 
 
 @helper
@@ -570,7 +518,7 @@ def forward(X, csr, rows, theta, net, work, dropout, team, timers):
     with a ``Dropout``, dropped; None in prediction), the last layer left as
     logits ``z``. Returns the offset of the logits in ``work``; they form an
     ``(n_rows, layer_units[-1])`` block. The threads of ``team`` share each
-    layer's column blocks and meet after each layer. ``timers`` (``_clock``)
+    layer's column blocks and meet after each layer. ``timers`` (``_profile``)
     receives the time of the products and of the activations.
     """
     n_rows = rows.shape[0]
@@ -738,7 +686,7 @@ def backprop(
     the products' column blocks (and the elementwise work on those columns),
     thread 0 computes the cost, and all return once every sum is written.
     A user's cost (``fn``) may raise, so it is only run by a team of one.
-    ``timers`` (``_clock``) receives the time of each phase.
+    ``timers`` (``_profile``) receives the time of each phase.
     """
     n_rows = rows.shape[0]
     units = net.layer_units
@@ -809,9 +757,7 @@ def backprop(
 # a function of its own would be optimized once alone and once more in the
 # caller (docs/performance.rst, "The first fit"). Only the caller is
 # compiled and cached; Python calls the ``backprop`` kernel.
-backprop_inlined = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
-    backprop.py_func
-)
+backprop_inlined = inlined(backprop.py_func)
 
 
 @helper

@@ -2,8 +2,10 @@
 
 For each weight layer ``l`` the flat vector ``theta`` holds ``W_l``
 (``layer_units[l] x layer_units[l + 1]``, row-major) followed by ``b_l``.
-This module is the one place that lays it out: the views, the
-initialization, and the offsets the kernels read (``Net.offsets``).
+This module is the one place that lays it out: the views (``coefs_``,
+``intercepts_``, and the weights given to ``fit``), the checks of a
+``theta_`` the kernels will read, the initialization, and the offsets the
+kernels read (``Net.offsets``).
 """
 
 import functools
@@ -50,6 +52,18 @@ def parameter_offsets(layer_units):
     return np.array(offsets, dtype=np.int64)
 
 
+def network_for(data, cost, spec):
+    """The network a fit trains: ``spec``'s hidden layers between the data's
+    features and outputs, with the output units of ``cost``."""
+    output = cost.output_activation
+    return Network(
+        [data.n_features, *spec.hidden_layer_sizes, data.n_outputs],
+        spec.activation,
+        output,
+        normalize=output == "logistic" and data.binarizer.y_type_ == "multiclass",
+    )
+
+
 @functools.lru_cache(maxsize=256)
 def fitted_network(layer_units, activation, output, normalize):
     """The ``Network`` of a fitted model, made once per shape (``layer_units``
@@ -80,7 +94,7 @@ class Network:
         self.output = output
         self.normalize = bool(normalize)
         self.offsets = parameter_offsets(self.layer_units)
-        self.kernel = Net(
+        self.net = Net(
             self.layer_units,
             self.offsets,
             ACTIVATION_CODES[activation],
@@ -104,6 +118,58 @@ class Network:
             coefs.append(theta[start:middle].reshape(units[layer], units[layer + 1]))
             intercepts.append(theta[middle:stop])
         return coefs, intercepts
+
+    def assign(self, theta, coefs=None, intercepts=None):
+        """Copy given weights and biases (None: keep) into ``theta``'s views."""
+        coef_views, intercept_views = self.views(theta)
+        if coefs is not None:
+            assign_layers(coef_views, coefs, "coefs_init")
+        if intercepts is not None:
+            assign_layers(intercept_views, intercepts, "intercepts_init")
+
+    def check_theta(self, theta):
+        """``theta``, checked so that the kernels cannot read out of bounds.
+
+        A read-only ``theta`` (say, loaded from a memory map) comes back as
+        a writeable copy: the kernels are compiled for writeable arrays only.
+        """
+        expected = self.n_parameters
+        if (
+            not isinstance(theta, np.ndarray)
+            or theta.shape != (expected,)
+            or theta.dtype not in (np.float32, np.float64)
+            or not theta.flags.c_contiguous
+        ):
+            raise ValueError(
+                f"theta_ must be a contiguous float32 or float64 vector of "
+                f"{expected} parameters for layer sizes "
+                f"{self.layer_units.tolist()}; it was replaced by an array of "
+                f"shape {np.shape(theta)} and dtype {getattr(theta, 'dtype', None)}."
+            )
+        return theta if theta.flags.writeable else theta.copy()
+
+    def check_continued_by(self, network, cost):
+        """A ``ValueError`` unless ``network`` (of a warm start or
+        ``partial_fit`` with ``cost``) is this fitted one."""
+        if not np.array_equal(network.layer_units, self.layer_units):
+            raise ValueError(
+                "warm_start and partial_fit need the network of the previous "
+                f"fit, with layer sizes {self.layer_units.tolist()}, but the data "
+                f"and hidden_layer_sizes give {network.layer_units.tolist()}. Set "
+                "warm_start=False to start a new network."
+            )
+        if network.activation != self.activation:
+            raise ValueError(
+                f"activation={network.activation!r} differs from the activation "
+                f"{self.activation!r} of the fitted network. Set warm_start=False "
+                "to start a new network."
+            )
+        if network.output != self.output:
+            raise ValueError(
+                f"cost={cost!r} needs {network.output} outputs but the fitted "
+                f"network has {self.output} outputs. Set warm_start=False to "
+                "start a new network."
+            )
 
     def weight_mask(self):
         """A boolean vector shaped like ``theta``: True on the weights ``W_l``."""
@@ -176,7 +242,7 @@ class Network:
                 csr,
                 rows[lo:hi],
                 theta,
-                self.kernel,
+                self.net,
                 chunk,
                 np.empty(workspace_size(self.layer_units, chunk), dtype=theta.dtype),
                 Z[lo:hi],
@@ -195,7 +261,7 @@ class Network:
         n_columns = 2 if self.n_outputs == 1 else self.n_outputs
         proba = np.empty((logits.shape[0], n_columns), dtype=logits.dtype)
         probabilities(
-            self.kernel.output,
+            self.net.output,
             self.normalize,
             logits,
             proba,
@@ -225,3 +291,59 @@ def _checked_draw(drawn, n_in, n_out):
             raise ValueError(f"{name} returned {part} with NaN or infinite values.")
         arrays.append(array)
     return arrays
+
+
+class LayerViews(list):
+    """``coefs_`` or ``intercepts_``: a list of views into ``theta_``.
+
+    Assigning an item (``clf.coefs_[0] = W``) copies ``W`` into the view,
+    and so into ``theta_``, as scikit-learn's list of arrays takes it; a
+    plain list would change only itself, silently.
+    """
+
+    def __init__(self, views, name):
+        super().__init__(views)
+        self.name = name
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            targets = list.__getitem__(self, index)
+            assign_layers(targets, value, f"{self.name}[{index.start}:{index.stop}]")
+            return
+        target = list.__getitem__(self, index)
+        target[...] = _checked_layer(value, target, f"{self.name}[{index}]")
+
+    def __reduce__(self):  # pickles (and copies) as the plain list it shows
+        return list, (list(self),)
+
+
+def _checked_layer(value, target, name):
+    """``value`` as an array for the view ``target``, or a clear error."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}.")
+    if array.shape != target.shape:
+        raise ValueError(
+            f"{name} must have shape {target.shape}, got an array of shape "
+            f"{array.shape}."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must contain only finite values.")
+    return array
+
+
+def assign_layers(targets, values, name):
+    """Copy ``values`` into the views ``targets`` after checking them all."""
+    values = list(values)
+    shapes = [target.shape for target in targets]
+    if [np.shape(value) for value in values] != shapes:
+        raise ValueError(
+            f"{name} must be a list of arrays of shapes {shapes}, got "
+            f"{[np.shape(value) for value in values]}."
+        )
+    arrays = [
+        _checked_layer(value, target, f"{name}[{i}]")
+        for i, (value, target) in enumerate(zip(values, targets, strict=True))
+    ]
+    for target, array in zip(targets, arrays, strict=True):
+        target[...] = array

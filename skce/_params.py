@@ -1,13 +1,18 @@
-"""Checks of the estimator's hyper-parameters, run at the start of fit.
+"""The estimator's hyper-parameters: checked and resolved once, into a ``FitSpec``.
 
-A small declarative table in the spirit of scikit-learn's
+The checks are a small declarative table in the spirit of scikit-learn's
 ``_parameter_constraints``, written here because scikit-learn keeps its own
-machinery private.
+machinery private. Every rule that turns a parameter into what a fit does
+(the layer sizes, dropout rates, penalty, number of shards, the solver's
+config, and how the fit starts) is resolved here and nowhere else.
 """
 
+import functools
 import math
+from dataclasses import dataclass, fields
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 
 # Private in scikit-learn, but the exception its estimators raise: code
@@ -251,3 +256,112 @@ def hidden_layer_sizes(value, name="MLPCostClassifier"):
             "instead."
         )
     return tuple(int(size) for size in sizes)
+
+
+def n_shards(n_jobs):
+    """The number of shards for ``n_jobs``, by joblib's rule.
+
+    None is 1; a negative value counts back from the cores this process may
+    use (-1: all of them, -2: all but one), at least 1.
+    """
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(joblib.cpu_count() + 1 + n_jobs, 1)
+    return int(n_jobs)
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """The hyper-parameters a solver reads; their meaning is the estimator's."""
+
+    solver: str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    batch_size: object
+    shuffle: bool
+    tol: float
+    momentum: float
+    nesterovs_momentum: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: object
+    max_fun: int
+    early_stopping: bool
+    early_stopping_metric: str
+    verbose: object
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """One fit's hyper-parameters, checked and resolved (``resolve``).
+
+    ``continuing``: the fit continues the fitted network (a warm start or
+    ``partial_fit``, without given initial weights); ``incremental``: it is
+    a ``partial_fit``.
+    """
+
+    config: SolverConfig
+    hidden_layer_sizes: tuple
+    dropout_rates: np.ndarray
+    activation: str
+    cost: Cost
+    penalty: Penalty
+    n_shards: int
+    weight_init: object
+    class_weight: object
+    random_state: object
+    validation_fraction: float
+    incremental: bool
+    continuing: bool
+    keeps_stream: bool
+
+    @property
+    def holds_out(self):
+        """Whether early stopping holds out part of the training rows when
+        no validation rows are given."""
+        return self.config.early_stopping and self.config.solver != "lbfgs"
+
+
+def resolve(estimator, incremental, given_weights):
+    """The ``FitSpec`` of a fit of ``estimator`` (an ``InvalidParameterError``
+    naming the first invalid parameter)."""
+    params = {
+        name: getattr(estimator, name) for name in _parameter_names(type(estimator))
+    }
+    sizes, rates = check_params(params, type(estimator).__name__)
+    if incremental and params["early_stopping"]:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    continuing = (
+        hasattr(estimator, "theta_")
+        and (params["warm_start"] or incremental)
+        and not given_weights
+    )
+    return FitSpec(
+        config=SolverConfig(**{f.name: params[f.name] for f in fields(SolverConfig)}),
+        hidden_layer_sizes=sizes,
+        dropout_rates=rates,
+        activation=params["activation"],
+        cost=resolve_cost(params["cost"]),
+        penalty=penalty_strengths(
+            params["penalty"], params["alpha"], params["l1_ratio"]
+        ),
+        n_shards=n_shards(params["n_jobs"]),
+        weight_init=params["weight_init"],
+        class_weight=params["class_weight"],
+        random_state=params["random_state"],
+        validation_fraction=params["validation_fraction"],
+        incremental=incremental,
+        continuing=continuing,
+        # Only a warm start continues the random stream of the shuffling.
+        keeps_stream=params["warm_start"] and not incremental,
+    )
+
+
+@functools.cache
+def _parameter_names(cls):
+    """``cls._get_param_names()``, which inspects the signature every call."""
+    return tuple(cls._get_param_names())

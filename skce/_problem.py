@@ -22,18 +22,17 @@ the sums of all rows.
 import numpy as np
 
 from ._cores import Threads, running_fit, thread_share
+from ._epoch import epoch_buffers, run_epoch
 from ._kernels import (
-    ALONE,
     Dropout,
     backprop,
     dropout_key,
     finish_gradient,
     most_blocks,
-    team_of,
     workspace_size,
 )
 from ._profile import epoch_timers
-from ._updates import epoch_buffers, run_epoch
+from ._team import ALONE, team_of
 
 
 class Problem:
@@ -42,7 +41,7 @@ class Problem:
     Parameters
     ----------
     x : Inputs
-        The feature matrix in kernel form (``_boundary.kernel_input``).
+        The feature matrix in kernel form (``_inputs.kernel_input``).
     targets : Targets
         One-hot target rows and the sample weights (``kernel_targets``).
     cost : skce.costs.Cost
@@ -124,7 +123,7 @@ class Problem:
                 self._rows,
                 self.targets,
                 theta,
-                network.kernel,
+                network.net,
                 self.cost_code,
                 grad,
                 bias_sums,
@@ -154,7 +153,7 @@ class Problem:
         key = (n_rows, theta.dtype, in_order)
         if key not in self._buffers:
             self._buffers[key] = epoch_buffers(
-                self.x, self.targets, in_order, n_rows, theta, network.kernel
+                self.x, self.targets, in_order, n_rows, theta, network.net
             )
         buffers = self._buffers[key]
         fn, fn_delta = self.cost_functions
@@ -170,7 +169,7 @@ class Problem:
                         in_order,
                         batch_size,
                         theta,
-                        network.kernel,
+                        network.net,
                         self.cost_code,
                         self.penalty,
                         optimizer,
@@ -208,7 +207,7 @@ class Objective:
         )
         return finish_gradient(
             theta,
-            self.network.kernel,
+            self.network.net,
             self.penalty,
             cost_sum,
             weight_sum,

@@ -1,4 +1,4 @@
-"""The solvers: functions of (problem, network, config, state) -> state.
+"""The solvers: functions of (problem, network, config, state) -> state; ``solve``.
 
 Python loops only over epochs (or L-BFGS iterations); each epoch is one
 compiled call. Stopping rules, learning-rate schedules, the curves, verbose
@@ -14,9 +14,9 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD, SOLVER_LBFGS
+from ._epoch import Moments, Optimizer, optimizer_step
 from ._problem import Objective
-from ._progress import warn
-from ._updates import Moments, Optimizer, optimizer_step
+from ._progress import Progress, warn
 
 
 def fit_lbfgs(
@@ -158,7 +158,7 @@ def fit_first_order(
     ``gd`` takes one step an epoch along the full-batch gradient of
     ``Objective``; ``sgd`` and ``adam`` run ``problem.run_epoch``, one step
     per mini-batch. With ``incremental`` (``partial_fit``) it runs one epoch.
-    The rows are shuffled with ``state.random_state`` each epoch, continuing
+    The rows are shuffled with ``state.stream`` each epoch, continuing
     ``state.row_order`` when it has one of the right length.
     """
     solver = SOLVER_CODES[config.solver]
@@ -190,21 +190,15 @@ def fit_first_order(
         if order is None or order.shape[0] != n_samples:
             order = np.arange(n_samples)
     moments = Moments(state.velocity, state.m, state.v)
-    if problem.dropout_rates is not None and state.dropout_seed is None:
-        state.dropout_seed = int(state.random_state.randint(2**63, dtype=np.int64))
+    if problem.dropout_rates is not None:
+        state.start_dropout()
 
     state.n_iter = 0
     with problem.running():
         for _ in range(config.max_iter):
             optimizer = _optimizer(state, config, solver)
             if shuffled:
-                # Permute the running permutation with the draws that
-                # sklearn.utils.shuffle makes (a shuffled arange, then a take),
-                # so both libraries see the same batches for a random state;
-                # calling it directly costs a quarter of a millisecond an epoch.
-                permutation = np.arange(n_samples)
-                state.random_state.shuffle(permutation)
-                order = order[permutation]
+                order = state.shuffled(order)
             dropout = problem.dropout(state.dropout_seed, state.dropout_epoch)
             if dropout is not None:
                 state.dropout_epoch += 1
@@ -273,9 +267,34 @@ def fit_first_order(
     return state
 
 
-def solver_function(solver):
-    """The function that runs ``solver`` (a name of ``_codes.SOLVERS``)."""
-    return fit_lbfgs if SOLVER_CODES[solver] == SOLVER_LBFGS else fit_first_order
+def solve(problem, network, spec, state, validation):
+    """Run the solver of ``spec`` on ``problem`` from ``state``; returns the
+    state, checked, with the random stream left behind unless kept. The
+    problem's threads and the verbose output are closed whatever happens."""
+    config = spec.config
+    lbfgs = SOLVER_CODES[config.solver] == SOLVER_LBFGS
+    progress = Progress(
+        config.verbose,
+        1 if spec.incremental else config.max_iter,
+        unit="iteration" if lbfgs else "epoch",
+    )
+    solver = fit_lbfgs if lbfgs else fit_first_order
+    try:
+        state = solver(
+            problem, network, config, state, progress, validation, spec.incremental
+        )
+    finally:
+        progress.close()
+        problem.close()
+    state.end(spec.keeps_stream)
+    if not np.isfinite(state.theta).all():
+        raise ValueError(
+            "Solver produced non-finite parameter weights. The input data may "
+            "contain large values and need to be preprocessed, or the "
+            "learning rate (learning_rate_init) may be too large. The "
+            "estimator is left as it was before this fit."
+        )
+    return state
 
 
 def _optimizer(state, config, solver):

@@ -17,8 +17,8 @@ from distributed import default_client
 
 from . import _cluster
 from ._data import check_class_weight, class_weights, require_two_classes
-from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier, _check_two_classes
-from ._targets import fit_binarizer
+from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier
+from ._inputs import check_same_classes, check_two_classes, fit_binarizer
 
 __all__ = ["DaskMLPCostClassifier"]
 
@@ -188,66 +188,14 @@ class DaskMLPCostClassifier(MLPCostClassifier):
 
     # -- fit ----------------------------------------------------------------
 
-    def fit(
-        self,
-        X,
-        y,
-        sample_weight=None,
-        *,
-        coefs_init=None,
-        intercepts_init=None,
-        X_val=None,
-        y_val=None,
-        sample_weight_val=None,
-    ):
-        """Fit the model to the rows of X and y where they are.
-
-        Parameters
-        ----------
-        X : dask array or dask dataframe of shape (n_samples, n_features)
-            The input data, partitioned along the rows; a NumPy array is
-            split into one block per worker.
-        y : dask array or dask series of shape (n_samples,)
-            Class labels, partitioned as ``X``.
-        sample_weight : dask array of shape (n_samples,), default=None
-            Sample weights, partitioned as ``X``.
-        coefs_init, intercepts_init
-            As for :meth:`skce.MLPCostClassifier.fit`.
-        X_val, y_val, sample_weight_val : default=None
-            A validation set (dask or NumPy), gathered on the client; early
-            stopping needs one.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
+    def _training_data(self, X, y, sample_weight, spec, binarizer):
+        """The rows of ``X`` and ``y`` (and ``sample_weight``) where they are,
+        prepared once on the workers that hold them."""
         _check_sync_every(self.sync_every, type(self).__name__)
-        if self.early_stopping and X_val is None and self.solver != "lbfgs":
-            raise ValueError(
-                "early_stopping=True needs a validation set with "
-                "DaskMLPCostClassifier: pass X_val and y_val to fit. Holding out "
-                "a random fraction of distributed rows would move rows between "
-                "workers."
-            )
-        # The validation rows come to the client (as pandas or NumPy).
-        X_val, y_val, sample_weight_val = dask.compute(X_val, y_val, sample_weight_val)
-        return super().fit(
-            X,
-            y,
-            sample_weight,
-            coefs_init=coefs_init,
-            intercepts_init=intercepts_init,
-            X_val=X_val,
-            y_val=y_val,
-            sample_weight_val=sample_weight_val,
-        )
-
-    def _training_data(self, X, y, sample_weight, binarizer, continuing, incremental):
         client = self.client_
         names = getattr(X, "columns", None)
         X, y, sample_weight = _aligned_collections(X, y, sample_weight, client)
-        if continuing:
+        if spec.continuing:
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -259,27 +207,20 @@ class DaskMLPCostClassifier(MLPCostClassifier):
             if names is not None and all(isinstance(name, str) for name in names):
                 self.feature_names_in_ = np.asarray(names, dtype=object)
         labels, counts = dask.compute(*da.unique(y, return_counts=True))
-        if continuing:
-            if set(labels.tolist()) != set(self.classes_.tolist()):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes "
-                    f"as in the previous call to fit. Previously got "
-                    f"{self.classes_}, `y` has {labels}"
-                )
+        if spec.continuing:
+            check_same_classes(labels, self.classes_)
             binarizer = self._label_binarizer
-        else:
-            binarizer, _ = fit_binarizer(labels)
-            _check_two_classes(binarizer.classes_, self)
-        if continuing:
             dtype = self.theta_.dtype
         else:
+            binarizer, _ = fit_binarizer(labels)
+            check_two_classes(binarizer.classes_, self)
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         per_class = None
-        if self.class_weight is not None:
-            check_class_weight(self.class_weight, binarizer, incremental)
+        if spec.class_weight is not None:
+            check_class_weight(spec.class_weight, binarizer, spec.incremental)
             present = np.searchsorted(binarizer.classes_, labels)
             per_class = class_weights(
-                self.class_weight, binarizer.classes_, present, counts
+                spec.class_weight, binarizer.classes_, present, counts
             )
         partitions, summaries = _cluster.persist_partitions(
             client, _row_blocks(X, y, sample_weight), binarizer, dtype, per_class
@@ -353,8 +294,6 @@ DaskMLPCostClassifier.__init__.__signature__ = _parent.replace(
 class _DistributedData:
     """The training rows of a ``DaskMLPCostClassifier`` fit (see ``_data``)."""
 
-    X = None  # the rows are not in this process
-
     def __init__(
         self, client, binarizer, dtype, n_features, partitions, summaries, est
     ):
@@ -374,8 +313,18 @@ class _DistributedData:
 
     def hold_out(self, fraction, random_state):
         raise ValueError(
-            "early_stopping=True needs X_val and y_val with DaskMLPCostClassifier."
+            "early_stopping=True needs a validation set with "
+            "DaskMLPCostClassifier: pass X_val and y_val to fit. Holding out "
+            "a random fraction of distributed rows would move rows between "
+            "workers."
         )
+
+    def gather(self, arrays):
+        """The validation rows, brought to the client (as pandas or NumPy)."""
+        return dask.compute(*arrays)
+
+    def check_like(self, X_val):
+        """Nothing: the training rows are not here to compare ``X_val`` with."""
 
     def problem(self, cost, penalty, dropout_rates, n_shards):
         return _cluster.ClusterProblem(

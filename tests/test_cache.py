@@ -20,12 +20,12 @@ from skce import MLPCostClassifier
 # otherwise take precedence over PYTHONPATH.
 FIT = """
 import numpy as np
-import skce_copy._updates
+import skce_copy._epoch
 from skce_copy import MLPCostClassifier
 X = np.random.RandomState(0).normal(size=(30, 4))
 y = np.arange(30) % 3
 MLPCostClassifier((5,), max_iter=2).fit(X, y)
-stats = skce_copy._updates.run_epoch.stats
+stats = skce_copy._epoch.run_epoch.stats
 print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
 """
 
@@ -95,7 +95,7 @@ WORKER = """
 import sys, time
 import numba, numpy as np
 from sklearn.datasets import load_digits
-import skce._kernels, skce._updates
+import skce._kernels, skce._epoch
 from skce import MLPCostClassifier
 X, y = load_digits(return_X_y=True)
 X = X[:400] / 16.0
@@ -105,7 +105,7 @@ while time.time() < start:  # every worker begins compiling at the same moment
     time.sleep(0.005)
 clf = MLPCostClassifier((20,), max_iter=5, random_state=0).fit(X, y)
 np.save(sys.argv[1], np.concatenate([clf.theta_, clf.predict_proba(X).ravel()]))
-dispatchers = [f for module in (skce._kernels, skce._updates)
+dispatchers = [f for module in (skce._kernels, skce._epoch)
                for f in vars(module).values()
                if isinstance(f, numba.core.registry.CPUDispatcher)]
 hits = sum(sum(f.stats.cache_hits.values()) for f in dispatchers)
@@ -163,11 +163,11 @@ def _compiled_signatures():
     """Every compiled signature of every skce kernel and helper, by name."""
     from numba.core.registry import CPUDispatcher
 
-    from skce import _atomics, _kernels, _updates
+    from skce import _epoch, _kernels, _team
 
     return {
         f"{module.__name__}.{name}": tuple(dispatcher.signatures)
-        for module in (_atomics, _kernels, _updates)
+        for module in (_team, _kernels, _epoch)
         for name, dispatcher in vars(module).items()
         if isinstance(dispatcher, CPUDispatcher)
     }
@@ -244,7 +244,7 @@ import warnings
 import numpy as np, scipy.sparse as sp
 from numba.core.registry import CPUDispatcher
 from sklearn.datasets import load_digits
-from skce import MLPCostClassifier, _atomics, _kernels, _updates
+from skce import MLPCostClassifier, _epoch, _kernels, _team
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 X = (X[:400] / 16).astype(np.float32)
@@ -260,7 +260,7 @@ for cost in ("log_loss", "cross_entropy", "quadratic"):
                 clf.fit(X, target).predict_proba(X[:5])
 MLPCostClassifier((5,)).partial_fit(X[:50], y[:50], classes=np.arange(10))
 hits = misses = 0
-for module in (_atomics, _kernels, _updates):
+for module in (_team, _kernels, _epoch):
     for dispatcher in vars(module).values():
         if isinstance(dispatcher, CPUDispatcher):
             hits += sum(dispatcher.stats.cache_hits.values())

@@ -27,7 +27,6 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
 from skce import MLPCostClassifier
-from skce._boundary import kernel_input, kernel_targets
 from skce._cluster import (
     Partition,
     Spec,
@@ -39,9 +38,10 @@ from skce._cluster import (
     sync_schedule,
 )
 from skce._codes import SOLVER_ADAM, SOLVER_SGD
+from skce._epoch import Optimizer
+from skce._inputs import kernel_input, kernel_targets
 from skce._problem import Problem
-from skce._threads import add_block_sums
-from skce._updates import Optimizer
+from skce._shards import add_block_sums
 from skce.dask import DaskMLPCostClassifier
 
 pytestmark = [

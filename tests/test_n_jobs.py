@@ -20,12 +20,13 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
 from skce import InvalidParameterError, MLPCostClassifier
-from skce._boundary import kernel_input, kernel_targets
 from skce._cores import cores_given
+from skce._inputs import kernel_input, kernel_targets
 from skce._kernels import Penalty
 from skce._network import Network
+from skce._params import n_shards
 from skce._problem import Objective, Problem
-from skce._threads import ShardedProblem, n_shards
+from skce._shards import ShardedProblem
 from skce.costs import COSTS
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]

@@ -1,4 +1,4 @@
-"""The profile of an epoch by phase (``skce._profile``, ``skce._clock``).
+"""The profile of an epoch by phase (``skce._profile``, ``skce._profile``).
 
 A profiled fit runs the kernels' timed specialization; it must compute the
 same numbers, count every epoch it ran, and only those of its own thread.
@@ -12,8 +12,7 @@ from sklearn.datasets import load_digits, make_classification
 from threadpoolctl import threadpool_limits
 
 from skce import MLPCostClassifier
-from skce._clock import PHASES, cycles, cycles_per_second
-from skce._profile import profiled
+from skce._profile import PHASES, cycles, cycles_per_second, profiled
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

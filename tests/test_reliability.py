@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from skce import MLPCostClassifier
-from skce._boundary import kernel_input, kernel_targets
 from skce._codes import ACTIVATION_CODES
+from skce._inputs import kernel_input, kernel_targets
 from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem

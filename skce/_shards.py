@@ -31,14 +31,13 @@ shapes alone.
 
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
 
 from ._cores import thread_share
+from ._epoch import ShardBuffers, epoch_buffers, run_epoch_shard
 from ._kernels import chunked_backprop, most_blocks, workspace_size
 from ._problem import Problem
 from ._profile import epoch_timers
-from ._updates import ShardBuffers, epoch_buffers, run_epoch_shard
 
 # Rows of a full batch go through the kernels in chunks whose layer outputs
 # take about this many bytes: they stay in the CPU's cache.
@@ -48,19 +47,6 @@ CHUNK_BYTES = 1 << 20
 # which a batch is not split: two barriers and the reduction cost a few
 # microseconds, the work of 500 000 multiply-adds some 50 to 100.
 SHARD_WORK = 500_000
-
-
-def n_shards(n_jobs):
-    """The number of shards for ``n_jobs``, by joblib's rule.
-
-    None is 1; a negative value counts back from the cores this process may
-    use (-1: all of them, -2: all but one), at least 1.
-    """
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        return max(joblib.cpu_count() + 1 + n_jobs, 1)
-    return int(n_jobs)
 
 
 def _multiply_adds(layer_units):
@@ -190,7 +176,7 @@ class ShardedProblem(Problem):
                 )
                 for s in range(k)
             ]
-        net, code, functions = network.kernel, self.cost_code, self.cost_functions
+        net, code, functions = network.net, self.cost_code, self.cost_functions
 
         def thread(t, n_threads):
             return [
@@ -252,7 +238,7 @@ class ShardedProblem(Problem):
                     in_order,
                     shard_rows,
                     theta,
-                    network.kernel,
+                    network.net,
                     sums=False,
                 )
                 for _ in range(self.n_shards)
@@ -269,7 +255,7 @@ class ShardedProblem(Problem):
                 in_order,
                 batch_size,
                 theta,
-                network.kernel,
+                network.net,
                 self.cost_code,
                 self.penalty,
                 optimizer,

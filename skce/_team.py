@@ -1,21 +1,32 @@
-"""Atomic integer operations and a spinning barrier for compiled code.
+"""A team: the threads that run one kernel call together, and how they meet.
 
-The threads of one sharded fit (``n_jobs > 1``) each run a ``nogil`` kernel
-over the same epoch and meet twice per mini-batch; a Python-level lock
-would cost more than the batch. These are LLVM's sequentially consistent
-atomics, so what one thread wrote before a barrier is what the others read
-after it. A waiting thread spins with the CPU's pause hint for a while,
-then yields its core (``sched_yield``), so that more threads than cores
-(a grid search of threaded fits, say) still make progress.
+A ``Team`` is passed to a kernel by each of its threads with the same
+arguments; each takes its share of the work (the column blocks of every
+large product, or a range of parameters) and the threads meet at
+``barrier``, a spinning barrier in compiled code. A team of one
+(``ALONE``) is the plain single-threaded call and never touches the
+barrier's counters.
+
+The barrier is built on LLVM's sequentially consistent atomics, so what
+one thread wrote before a barrier is what the others read after it; a
+Python-level lock would cost more than a mini-batch. A waiting thread
+spins with the CPU's pause hint for a while, then yields its core
+(``sched_yield``), so that more threads than cores (a grid search of
+threaded fits, say) still make progress.
 """
 
 import platform
 import sys
+from typing import NamedTuple
 
+import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._compiled import external, helper, kernel
+from ._profile import BARRIERS, lap, now
 
 # Spins with the pause hint before a waiting thread starts yielding: about
 # a few microseconds, longer than the wait of a balanced barrier.
@@ -79,24 +90,16 @@ def relax(typingctx, spins):
         with builder.if_else(many) as (then, otherwise):
             with then:
                 if sys.platform != "win32":
-                    function = cgutils.get_or_insert_function(
-                        builder.module,
-                        ir.FunctionType(ir.IntType(32), []),
-                        "sched_yield",
-                    )
-                    builder.call(function, [])
+                    builder.call(external(builder, "sched_yield", ir.IntType(32)), [])
             with otherwise:
                 if _PAUSE is not None:
-                    function = cgutils.get_or_insert_function(
-                        builder.module, ir.FunctionType(ir.VoidType(), []), _PAUSE
-                    )
-                    builder.call(function, [])
+                    builder.call(external(builder, _PAUSE, ir.VoidType()), [])
         return context.get_dummy_value()
 
     return types.void(spins), codegen
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def barrier(sync, n_threads):
     """Wait until ``n_threads`` threads have called this with ``sync``.
 
@@ -113,3 +116,45 @@ def barrier(sync, n_threads):
     while atomic_load(sync, 8) == round_:
         spins += 1
         relax(spins)
+
+
+class Team(NamedTuple):
+    """The threads that run one kernel call together (see ``_shards``).
+
+    This thread is number ``thread`` of ``size``; ``sync`` (int64, 16 zeros
+    at first) holds their barrier's counters and ``shared`` (float64, 4)
+    what thread 0 computes for all. A team of one (``alone``) is the plain
+    single-threaded call, and never touches either array.
+    """
+
+    thread: int
+    size: int
+    sync: np.ndarray
+    shared: np.ndarray
+
+
+@helper
+def alone():
+    """A team of one: the calling thread."""
+    return Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+#: ``alone()`` for callers in Python.
+ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def team_of(size):
+    """The ``Team`` of each of ``size`` threads, sharing fresh counters."""
+    sync = np.zeros(16, dtype=np.int64)
+    shared = np.zeros(4)
+    return [Team(thread, size, sync, shared) for thread in range(size)]
+
+
+@helper
+def meet(team, timers=None):
+    """Wait until every thread of ``team`` is here (nothing for one); the
+    wait counts as ``BARRIERS`` in ``timers``."""
+    if team.size > 1:
+        clock = now(timers)
+        barrier(team.sync, team.size)
+        lap(timers, BARRIERS, clock)

@@ -10,8 +10,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._atomics import barrier
-from ._clock import BARRIERS, GATHER, PENALTY, REDUCTION, UPDATE, lap, now
 from ._codes import SOLVER_ADAM
 from ._kernels import (
     Targets,
@@ -27,6 +25,8 @@ from ._kernels import (
     penalty_sums,
     workspace_size,
 )
+from ._profile import BARRIERS, GATHER, PENALTY, REDUCTION, UPDATE, lap, now
+from ._team import barrier
 
 
 class Optimizer(NamedTuple):
@@ -260,7 +260,7 @@ def run_epoch(
     Returns ``(mean_batch_loss, step)``: the batch losses averaged with the
     batch sizes as weights, as scikit-learn reports ``loss_``. It stops early
     and returns a non-finite loss as soon as a batch loss is not finite.
-    ``timers``: None, or this thread's row of ``_clock`` counters.
+    ``timers``: None, or this thread's row of ``_profile`` counters.
     """
     n_samples = order.shape[0]
     n_params = theta.shape[0]
@@ -494,7 +494,7 @@ def run_epoch_shard(
     result depends on ``n_shards`` only, bit for bit. Thread 0 returns the
     epoch's ``(mean batch loss, step)``; every thread returns the same step.
     ``buffers`` are this thread's ``EpochBuffers`` (without sums) for a
-    shard. ``timers`` is None or this thread's row of ``_clock`` counters.
+    shard. ``timers`` is None or this thread's row of ``_profile`` counters.
     """
     n_shards = shared.costs.shape[0]
     n_samples = order.shape[0]
