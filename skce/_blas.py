@@ -2,7 +2,7 @@
 
 OpenBLAS keeps one thread count for a whole process (threadpoolctl's
 ``thread_limit_scope`` says "process"). A fit that lowered it for its small
-products, as skce once did, changed it under every other fit and library of
+products changed it under every other fit and library of
 the process; a fit that left it alone ran two-thread products on top of
 other fits' threads, which OpenBLAS serializes on a lock. Neither composes.
 

@@ -373,10 +373,7 @@ def parser():
         default=-1,
         help="fits run at once, in threads (-1: one per core; default -1)",
     )
-    cmp.add_argument(
-        "--out", default="skce-compare", help="figure folder (default: skce-compare)"
-    )
-    cmp.set_defaults(run=compare)
+    _figures(cmp, compare, "skce-compare")
     slow = commands.add_parser(
         "slowdown",
         help="Nielsen's learning-slowdown experiment",
@@ -389,10 +386,7 @@ def parser():
         "not the speed itself), then with 0.15 for both.",
     )
     slow.add_argument("--epochs", type=int, default=300, help="epochs (default: 300)")
-    slow.add_argument(
-        "--out", default="skce-slowdown", help="figure folder (default: skce-slowdown)"
-    )
-    slow.set_defaults(run=slowdown)
+    _figures(slow, slowdown, "skce-slowdown")
     warm = commands.add_parser(
         "warmup",
         help="compile the kernels ahead of time",
@@ -410,6 +404,12 @@ def parser():
     warm.add_argument("--sparse", action="store_true", help="also sparse X")
     warm.set_defaults(run=run_warmup)
     return main
+
+
+def _figures(command, run, out):
+    """``command`` runs ``run(args)`` and saves its figures in ``--out``."""
+    command.add_argument("--out", default=out, help=f"figure folder (default: {out})")
+    command.set_defaults(run=run)
 
 
 def run_warmup(args):

@@ -36,12 +36,11 @@ from distributed.scheduler import KilledWorker
 
 from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
-from ._epoch import Moments, epoch_buffers, run_epoch
+from ._epoch import Moments
 from ._inputs import all_finite, check_sample_weight, encode, kernel_targets
 from ._kernels import Dropout, Targets, dropout_key
 from ._problem import Problem
-from ._shards import add_block_sums, block_sums, row_block
-from ._team import ALONE
+from ._shards import Shard, add_shard_sums
 
 # A lost worker shows as one of these; an evaluation is submitted again at
 # most RETRIES times.
@@ -73,18 +72,19 @@ class Partition:
     """One partition's training rows, prepared on its worker.
 
     ``first_row`` is the index of its first row in the whole training set:
-    the rows' dropout masks are keyed by it. ``block`` holds the buffers of
-    ``partition_sums`` once a network has asked for them.
+    the rows' dropout masks are keyed by it. Its ``Shard`` (full-batch
+    sums) and its ``Problem`` (local epochs) are made when first asked for,
+    and keep their buffers for the fit.
     """
 
     def __init__(self, X, Y, weights, first_row):
         self.X, self.Y, self.weights = X, Y, weights
         self.first_row = first_row
         self.n_rows = X.shape[0]
-        self._block = None
+        self._shard = self._problem = None
 
     def __getstate__(self):  # moved to another worker: the buffers stay behind
-        return {**vars(self), "_block": None}
+        return {**vars(self), "_shard": None, "_problem": None}
 
     def realign(self):
         """Aligned copies again if the partition was moved (unpickled)."""
@@ -97,17 +97,31 @@ class Partition:
     def targets(self):
         return kernel_targets(self.Y, self.weights)
 
-    def block(self, network, dtype):
-        """The partition as one ``RowBlock`` of ``n_jobs``'s sums."""
+    def shard(self, network, dtype):
+        """The partition as one ``Shard`` of ``n_jobs``'s full-batch sums."""
         self.realign()
-        block = self._block
-        if block is None or block.grad.shape[0] != network.n_parameters:
+        shard = self._shard
+        if shard is None or shard.grad.shape[0] != network.n_parameters:
             x = (self.X, None)
-            block = row_block(
+            shard = Shard.of(
                 x, self.targets(), 0, self.n_rows, network, dtype, self.first_row
             )
-            self._block = block
-        return block
+            self._shard = shard
+        return shard
+
+    def problem(self, spec):
+        """The partition's rows as a ``Problem`` on the calling thread: the
+        worker runs its partitions side by side."""
+        self.realign()
+        problem = self._problem
+        if problem is None or (problem.cost, problem.penalty) != (
+            spec.cost,
+            spec.penalty,
+        ):
+            x = (self.X, None)
+            problem = Problem(x, self.targets(), spec.cost, spec.penalty, alone=True)
+            self._problem = problem
+        return problem
 
 
 @dataclass(frozen=True)
@@ -159,17 +173,12 @@ def partition_summary(partition):
 
 def partition_sums(partition, theta, spec, dropout):
     """Unnormalised cost, weight and gradient sums of one partition."""
-    block = partition.block(spec.network, theta.dtype)
+    shard = partition.shard(spec.network, theta.dtype)
     cost = spec.cost
-    sums = block_sums(
-        block,
-        theta,
-        spec.network.net,
-        cost.kernel_code,
-        cost.kernel_functions(),
-        dropout,
+    sums = shard.sums(
+        theta, spec.network.net, cost.kernel_code, cost.kernel_functions(), dropout
     )
-    return sums, block.grad.copy(), block.bias_sums.copy()
+    return sums, shard.grad.copy(), shard.bias_sums.copy()
 
 
 @dataclass
@@ -190,40 +199,10 @@ def partition_epoch(partition, state, spec, task, dropout):
     optimizer, rows, batch_size = task
     if rows is not None and rows.shape[0] == 0:
         return LocalState(state.theta, state.moments, state.step, 0.0)
-    partition.realign()
     theta = state.theta.copy()
     moments = Moments(*(vector.copy() for vector in state.moments))
-    in_order = rows is None
-    cost = spec.cost
-    order = np.arange(partition.n_rows) if in_order else rows
-    targets = partition.targets()
-    net = spec.network.net
-    loss, step = run_epoch(
-        ALONE,
-        partition.X,
-        None,
-        targets,
-        order,
-        in_order,
-        batch_size,
-        theta,
-        net,
-        cost.kernel_code,
-        spec.penalty,
-        optimizer,
-        moments,
-        state.step,
-        epoch_buffers(
-            (partition.X, None),
-            targets,
-            in_order,
-            min(batch_size, order.shape[0]),
-            theta,
-            net,
-        ),
-        dropout,
-        *cost.kernel_functions(),
-        None,
+    loss, step = partition.problem(spec).run_epoch(
+        spec.network, theta, optimizer, moments, state.step, rows, batch_size, dropout
     )
     return LocalState(theta, moments, step, loss)
 
@@ -417,7 +396,7 @@ class ClusterProblem(Problem):
         results = self._gather(submit)
         sums = [result[0] for result in results]
         parts = [(part_grad, part_bias) for _, part_grad, part_bias in results]
-        return add_block_sums(sums, parts, grad, bias_sums)
+        return add_shard_sums(network.net, sums, parts, grad, bias_sums)
 
     def run_epoch(
         self, network, theta, optimizer, moments, step, order, batch_size, dropout=None

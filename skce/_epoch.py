@@ -11,22 +11,21 @@ from typing import NamedTuple
 import numpy as np
 
 from ._codes import SOLVER_ADAM
+from ._compiled import helper, kernel
 from ._kernels import (
     Targets,
-    alone,
+    accumulate,
+    add_to,
     backprop,
     backprop_inlined,
     from_first,
-    helper,
-    kernel,
-    meet,
     normalize_range,
     penalized,
     penalty_sums,
     workspace_size,
 )
-from ._profile import BARRIERS, GATHER, PENALTY, REDUCTION, UPDATE, lap, now
-from ._team import barrier
+from ._profile import GATHER, PENALTY, REDUCTION, UPDATE, lap, now
+from ._team import alone, meet
 
 
 class Optimizer(NamedTuple):
@@ -39,6 +38,18 @@ class Optimizer(NamedTuple):
     beta_1: float
     beta_2: float
     epsilon: float
+
+
+class Batches(NamedTuple):
+    """An epoch's mini-batches: the rows in ``order``, ``size`` at a time.
+
+    With ``in_order``, ``order`` is ``arange(n)`` and the batches are read
+    as contiguous slices instead of being gathered.
+    """
+
+    order: np.ndarray
+    in_order: bool
+    size: int
 
 
 class Moments(NamedTuple):
@@ -117,10 +128,9 @@ def optimizer_step(optimizer, theta, grad, moments, step):
     return step
 
 
-# The shard epoch reduces, finishes and steps the gradient in blocks of this
-# many parameters: each block's sums, parameters and moments are still in
-# the first-level cache when the optimizer reads them.
-UPDATE_BLOCK = 512
+# The shard epoch reduces, finishes and steps the gradient in ranges of this
+# many parameters (see run_epoch_shard).
+UPDATE_RANGE = 512
 
 
 @helper
@@ -147,23 +157,23 @@ def moments_range(moments, lo, hi):
 
 
 @helper
-def gather_batch(
-    X, csr, targets, order, in_order, start, stop, X_batch, Y_batch, w_batch, lo, hi
-):
-    """The rows ``order[start:stop]`` as kernel inputs ``(X_rows, rows, batch)``.
+def gather_batch(X, csr, targets, batches, start, stop, buffers, lo, hi):
+    """The rows ``batches.order[start:stop]`` as kernel inputs ``(X_rows,
+    rows, batch)``.
 
-    With ``in_order`` (``order`` is ``arange``) they are slices of the data;
-    otherwise the rows ``order[lo:hi]`` (``start <= lo <= hi <= stop``: the
-    threads of a team each gather their share) are copied into the buffers
+    In order they are slices of the data; otherwise the rows
+    ``order[lo:hi]`` (``start <= lo <= hi <= stop``: the threads of a team
+    each gather their share) are copied into the ``EpochBuffers``
     ``X_batch`` (dense input only), ``Y_batch`` and ``w_batch``, whose first
     ``stop - start`` rows are the batch.
     """
     n_rows = stop - start
-    rows = order[start:stop]
-    if in_order:
+    rows = batches.order[start:stop]
+    if batches.in_order:
         weights = targets.weights[start:stop]
         batch = Targets(targets.Y[start:stop], weights, targets.has_weight)
         return X[start:stop], rows, batch
+    X_batch, Y_batch, w_batch = buffers.X_batch, buffers.Y_batch, buffers.w_batch
     n_features = X_batch.shape[1]
     n_outputs = Y_batch.shape[1]
     for i in range(lo - start, hi - start):
@@ -223,9 +233,7 @@ def run_epoch(
     X,
     csr,
     targets,
-    order,
-    in_order,
-    batch_size,
+    batches,
     theta,
     net,
     cost,
@@ -239,11 +247,10 @@ def run_epoch(
     fn_delta,
     timers,
 ):
-    """One pass over the data ``X, csr`` in mini-batches of ``batch_size`` rows.
+    """One pass over the data ``X, csr`` in the mini-batches ``batches``.
 
-    ``order`` is the row permutation of this epoch (drawn in Python). With
-    ``in_order`` it is ``arange(n)``, and batches are read as contiguous
-    slices instead of being gathered. After each batch ``optimizer`` updates
+    ``batches.order`` is the row permutation of this epoch (drawn in
+    Python). After each batch ``optimizer`` updates
     ``theta`` and ``moments`` in place. ``penalty`` and ``dropout`` are as
     for ``finish_gradient`` and ``backprop``; ``buffers`` are the
     ``EpochBuffers`` of ``epoch_buffers``.
@@ -262,7 +269,8 @@ def run_epoch(
     and returns a non-finite loss as soon as a batch loss is not finite.
     ``timers``: None, or this thread's row of ``_profile`` counters.
     """
-    n_samples = order.shape[0]
+    n_samples = batches.order.shape[0]
+    batch_size = batches.size
     n_params = theta.shape[0]
     lo = team.thread * n_params // team.size
     hi = (team.thread + 1) * n_params // team.size
@@ -276,13 +284,10 @@ def run_epoch(
             X,
             csr,
             targets,
-            order,
-            in_order,
+            batches,
             start,
             stop,
-            buffers.X_batch,
-            buffers.Y_batch,
-            buffers.w_batch,
+            buffers,
             start + team.thread * m // team.size,
             start + (team.thread + 1) * m // team.size,
         )
@@ -333,141 +338,68 @@ def run_epoch(
     return total / n_samples, step
 
 
-class ShardBuffers(NamedTuple):
+class ShardSlots(NamedTuple):
     """What the threads of a sharded epoch share: one slot per shard.
 
     ``grads`` (dtype) and ``bias_sums`` (float64) hold each shard's sums
     from ``backprop``, shaped ``(n_shards, n_parameters)``; ``costs`` and
-    ``weights`` its cost and weight sums; ``grad`` the batch's gradient;
-    ``penalties`` (``(n_shards, 2)``) each parameter range's share of the
-    weights' sum of squares and of absolute values; ``sync``
-    (int64, zeros) the barrier's counters; ``failed`` (int64) is set when a
-    user's cost raised in some thread.
+    ``weights`` its cost and weight sums; ``totals`` (float64) the batch's
+    sums, added and normalized in float64 as one thread's are, and ``grad``
+    (dtype) the gradient the optimizer reads; ``penalties``
+    (``(n_shards, 2)``) each parameter range's share of the weights' sum of
+    squares and of absolute values.
     """
 
     grads: np.ndarray
     bias_sums: np.ndarray
     costs: np.ndarray
     weights: np.ndarray
+    totals: np.ndarray
     grad: np.ndarray
     penalties: np.ndarray
-    sync: np.ndarray
-    failed: np.ndarray
 
 
-@helper
-def shard_sums(
-    X_rows,
-    csr,
-    rows,
-    batch,
-    theta,
-    net,
-    cost,
-    shared,
-    s,
-    work,
-    dropout,
-    fn,
-    fn_delta,
-    timers,
-):
-    """``backprop`` of one shard into its slot ``s`` of ``shared``.
-
-    A user's cost may raise; its exception must not leave the other threads
-    waiting at the barrier, so it is caught and flagged (NaN sums and
-    ``failed``), and the Python caller reports it.
-    """
-    grads, bias_sums = shared.grads[s], shared.bias_sums[s]
-    args = (
-        X_rows,
-        csr,
-        rows,
-        batch,
-        theta,
-        net,
-        cost,
-        grads,
-        bias_sums,
-        work,
-        dropout,
-        fn,
-        fn_delta,
-        alone(),
-        timers,
+def shard_slots(n_shards, n_parameters, dtype):
+    """Zeroed ``ShardSlots`` for ``n_shards`` shards."""
+    return ShardSlots(
+        grads=np.zeros((n_shards, n_parameters), dtype=dtype),
+        bias_sums=np.zeros((n_shards, n_parameters)),
+        costs=np.zeros(n_shards),
+        weights=np.zeros(n_shards),
+        totals=np.zeros(n_parameters),
+        grad=np.zeros(n_parameters, dtype=dtype),
+        penalties=np.zeros((n_shards, 2)),
     )
-    if fn is None:  # built-in costs cannot raise: no exception handling
-        shared.costs[s], shared.weights[s] = backprop(*args)
-        return
-    try:
-        shared.costs[s], shared.weights[s] = backprop(*args)
-    except Exception:  # noqa: BLE001 - reported by the caller
-        shared.costs[s] = np.nan
-        shared.failed[0] = 1
 
 
 @helper
-def finish_range(theta, net, penalty, shared, n_shards, weight_sum, lo, hi, out, acc):
-    """Add the shards' sums for the parameters ``[lo, hi)`` in shard order,
-    normalize them as ``finish_gradient`` does into ``shared.grad``, and
-    add the weights' squares and absolute values among them (before any
-    update) to the running sums ``out[0]`` and ``out[1]``: consecutive
-    ranges continue one sum, to the bit.
-
-    ``acc`` (float64, at least ``hi - lo``) holds the float64 sums of the
-    range: shard by shard, each loop runs along the parameters and
-    vectorizes; the order of the additions of every element is that of one
-    running sum over the shards.
-    """
-    for i in range(hi - lo):
-        acc[i] = 0.0
-    n_layers = net.layer_units.shape[0] - 1
-    for s in range(n_shards):
-        for layer in range(n_layers):
-            w_start = max(net.offsets[2 * layer], lo)
-            w_stop = min(net.offsets[2 * layer + 1], hi)
-            for i in range(w_start, w_stop):
-                acc[i - lo] += shared.grads[s, i]
-            b_start = max(net.offsets[2 * layer + 1], lo)
-            b_stop = min(net.offsets[2 * layer + 2], hi)
-            for i in range(b_start, b_stop):
-                acc[i - lo] += shared.bias_sums[s, i]
-    squares = out[0]
-    absolutes = out[1]
-    for layer in range(n_layers):
-        w_start = max(net.offsets[2 * layer], lo)
-        w_stop = min(net.offsets[2 * layer + 1], hi)
-        # The L1 test outside the loops, so that each loop vectorizes.
-        if penalty.l1 == 0.0:
-            for i in range(w_start, w_stop):
-                shared.grad[i] = (acc[i - lo] + penalty.l2 * theta[i]) / weight_sum
-        else:
-            for i in range(w_start, w_stop):
-                w = theta[i]
-                total = acc[i - lo] + penalty.l2 * w
-                total += penalty.l1 * ((w > 0.0) - (w < 0.0))
-                shared.grad[i] = total / weight_sum
-                absolutes += abs(w)
-        for i in range(w_start, w_stop):  # one running sum: not vectorized
-            squares += theta[i] * theta[i]
-        b_start = max(net.offsets[2 * layer + 1], lo)
-        b_stop = min(net.offsets[2 * layer + 2], hi)
-        for i in range(b_start, b_stop):
-            shared.grad[i] = acc[i - lo] / weight_sum
-    out[0] = squares
-    out[1] = absolutes
+def range_penalty(theta, net, penalty, lo, hi, sums):
+    """Add the squares of the weights among the parameters ``[lo, hi)`` to
+    ``sums[0]`` and, with an L1 term, their absolute values to ``sums[1]``,
+    in parameter order: consecutive ranges continue one running sum, to the
+    bit."""
+    squares = sums[0]
+    absolutes = sums[1]
+    for layer in range(net.layer_units.shape[0] - 1):
+        w_lo = max(net.offsets[2 * layer], lo)
+        w_hi = max(min(net.offsets[2 * layer + 1], hi), w_lo)
+        w = theta[w_lo:w_hi]
+        for k in range(w.shape[0]):  # one running sum: not vectorized
+            squares += w[k] * w[k]
+        if penalty.l1 != 0.0:
+            for k in range(w.shape[0]):
+                absolutes += abs(w[k])
+    sums[0] = squares
+    sums[1] = absolutes
 
 
 @kernel
 def run_epoch_shard(
-    thread,
-    n_threads,
+    team,
     X,
     csr,
     targets,
-    order,
-    in_order,
-    batch_size,
+    batches,
     theta,
     net,
     cost,
@@ -475,55 +407,48 @@ def run_epoch_shard(
     optimizer,
     moments,
     step,
-    shared,
+    slots,
     buffers,
     dropout,
     fn,
     fn_delta,
     timers,
 ):
-    """``run_epoch`` as thread ``thread`` of ``n_threads`` running it together.
+    """``run_epoch``, its batches cut into shards, by the threads of ``team``.
 
     Each batch of ``m`` rows is cut into ``k = min(n_shards, m)`` shards of
     consecutive rows, shard ``s`` being rows ``[s m // k, (s + 1) m // k)``;
-    thread ``t`` computes the sums of shards ``t, t + n_threads, ...``.
-    After a barrier the parameter vector, cut into ``n_shards`` equal
-    ranges, is reduced, normalized and updated range by range, the threads
-    again taking every ``n_threads``-th range; then a second barrier. The
+    thread ``t`` computes the sums of shards ``t, t + team.size, ...`` into
+    their ``slots``. After a barrier the parameter vector, cut into
+    ``n_shards`` equal ranges, is reduced (``accumulate``, in shard order),
+    normalized (``normalize_range``) and updated range by range, the threads
+    again taking every ``team.size``-th range; then a second barrier. The
     shards are added in their order whatever the number of threads, so the
     result depends on ``n_shards`` only, bit for bit. Thread 0 returns the
     epoch's ``(mean batch loss, step)``; every thread returns the same step.
     ``buffers`` are this thread's ``EpochBuffers`` (without sums) for a
     shard. ``timers`` is None or this thread's row of ``_profile`` counters.
+    A user's cost (``fn``) may raise, so it runs in a team of one only, as
+    in ``run_epoch``.
     """
-    n_shards = shared.costs.shape[0]
+    n_shards = slots.costs.shape[0]
+    order, batch_size = batches.order, batches.size
     n_samples = order.shape[0]
     n_params = theta.shape[0]
-    X_batch, Y_batch, w_batch = buffers.X_batch, buffers.Y_batch, buffers.w_batch
-    work = buffers.work
-    acc = np.empty(UPDATE_BLOCK)
+    thread, n_threads = team.thread, team.size
     total = 0.0
     for start in range(0, n_samples, batch_size):
         m = min(start + batch_size, n_samples) - start
         k = min(n_shards, m)
         for s in range(thread, k, n_threads):
+            lo = start + s * m // k
+            hi = start + (s + 1) * m // k
             clock = now(timers)
             X_rows, rows, batch = gather_batch(
-                X,
-                csr,
-                targets,
-                order,
-                in_order,
-                start + s * m // k,
-                start + (s + 1) * m // k,
-                X_batch,
-                Y_batch,
-                w_batch,
-                start + s * m // k,
-                start + (s + 1) * m // k,
+                X, csr, targets, batches, lo, hi, buffers, lo, hi
             )
             lap(timers, GATHER, clock)
-            shard_sums(
+            slots.costs[s], slots.weights[s] = backprop(
                 X_rows,
                 csr,
                 rows,
@@ -531,52 +456,54 @@ def run_epoch_shard(
                 theta,
                 net,
                 cost,
-                shared,
-                s,
-                work,
+                slots.grads[s],
+                slots.bias_sums[s],
+                buffers.work,
                 dropout,
                 fn,
                 fn_delta,
+                alone(),
                 timers,
             )
-        clock = now(timers)
-        barrier(shared.sync, n_threads)
-        lap(timers, BARRIERS, clock)
+        meet(team, timers)
 
         cost_sum = 0.0
         weight_sum = 0.0
         for s in range(k):
-            cost_sum += shared.costs[s]
-            weight_sum += shared.weights[s]
+            cost_sum += slots.costs[s]
+            weight_sum += slots.weights[s]
         if not np.isfinite(cost_sum):
             return cost_sum, step  # every thread stops at the same batch
         for r in range(thread, n_shards, n_threads):
-            sums = shared.penalties[r]
+            sums = slots.penalties[r]
             sums[0] = 0.0
             sums[1] = 0.0
             end = (r + 1) * n_params // n_shards
-            # Block by block, as finish_and_step does.
-            for lo in range(r * n_params // n_shards, end, UPDATE_BLOCK):
-                hi = min(lo + UPDATE_BLOCK, end)
+            # Range by range: each range's sums, parameters and moments are
+            # still in the first-level cache when the optimizer reads them.
+            for lo in range(r * n_params // n_shards, end, UPDATE_RANGE):
+                hi = min(lo + UPDATE_RANGE, end)
                 clock = now(timers)
-                finish_range(
-                    theta, net, penalty, shared, k, weight_sum, lo, hi, sums, acc
-                )
+                totals = slots.totals
+                for s in range(k):
+                    grads, bias_sums = slots.grads[s], slots.bias_sums[s]
+                    accumulate(net, grads, bias_sums, totals, totals, lo, hi, s == 0)
+                range_penalty(theta, net, penalty, lo, hi, sums)
+                normalize_range(theta, net, penalty, weight_sum, totals, totals, lo, hi)
+                add_to(slots.grad[lo:hi], totals[lo:hi], True)
                 clock = lap(timers, REDUCTION, clock)
                 part = moments_range(moments, lo, hi)
-                optimizer_step(optimizer, theta[lo:hi], shared.grad[lo:hi], part, step)
+                optimizer_step(optimizer, theta[lo:hi], slots.grad[lo:hi], part, step)
                 lap(timers, UPDATE, clock)
         step = next_step(optimizer, step)
-        clock = now(timers)
-        barrier(shared.sync, n_threads)
-        lap(timers, BARRIERS, clock)
+        meet(team, timers)
 
         if thread == 0:
             squares = 0.0
             absolutes = 0.0
             for r in range(n_shards):
-                squares += shared.penalties[r, 0]
-                absolutes += shared.penalties[r, 1]
+                squares += slots.penalties[r, 0]
+                absolutes += slots.penalties[r, 1]
             batch_loss = penalized(cost_sum, penalty, squares, absolutes)
             total += batch_loss / weight_sum * m
     return total / n_samples, step

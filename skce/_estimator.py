@@ -332,16 +332,11 @@ callable, default='glorot_uniform'
     The objective is the weighted mean of the per-sample cost plus the
     penalty divided by the sum of the sample weights, with the default
     penalty :math:`\\frac{\\alpha}{2}\\sum_l \\|W_l\\|^2` as in
-    scikit-learn. The costs and their output errors
-    :math:`\\delta = \\partial C / \\partial z`:
-
-    =================== ======== ================================ ================
-    ``cost=``           output   cost of one sample               output error δ
-    =================== ======== ================================ ================
-    ``"log_loss"``      softmax  −Σ y ln a                        a − y
-    ``"cross_entropy"`` logistic −Σ [y ln a + (1 − y) ln(1 − a)]  a − y
-    ``"quadratic"``     logistic ½ Σ (a − y)²                     (a − y) σ′(z)
-    =================== ======== ================================ ================
+    scikit-learn. :mod:`skce.costs` tabulates the costs, their output units
+    and their output errors :math:`\\delta = \\partial C / \\partial z`: with
+    logistic outputs, the quadratic cost's error carries the factor
+    :math:`\\sigma'(z)` that slows a saturated neuron, and the
+    cross-entropy's does not.
 
     All costs are computed from the logits :math:`z`, so they stay finite
     however saturated the outputs. ``predict_proba`` gives the softmax

@@ -107,10 +107,8 @@ class Penalty(NamedTuple):
 # which a team's threads share; a smaller one is a single block. The blocks
 # depend on the product's shape alone, so a fit's numbers never depend on
 # how many threads computed them (BLAS rounds a narrower product its own
-# way, so the cut itself must not move). Measured on the W4 fit (batches of
-# 200 x 784 -> 512): blocks of 256 cost one thread about a tenth of its
-# speed, and two threads are 1.6 to 1.8 times faster than one; blocks of
-# 128 cost float32 a fifth.
+# way, so the cut itself must not move). The sizes were measured on W4:
+# docs/performance.rst, "The constants and what they were measured on".
 SPLIT_WORK = 4_000_000
 BLOCK_COLUMNS = 256
 MAX_BLOCKS = 16
@@ -148,14 +146,14 @@ def most_blocks(layer_units, n_rows):
 @helper
 def from_first(team, first, second, slot, timers=None):
     """Thread 0's ``(first, second)`` for every thread of ``team``: thread 0
-    writes them to ``team.shared[slot:slot + 2]``, the threads meet, the
+    writes them to ``team.broadcast[slot:slot + 2]``, the threads meet, the
     others read them there (the arguments of the others are ignored)."""
     if team.size > 1 and team.thread == 0:
-        team.shared[slot] = first
-        team.shared[slot + 1] = second
+        team.broadcast[slot] = first
+        team.broadcast[slot + 1] = second
     meet(team, timers)
     if team.thread != 0:
-        return team.shared[slot], team.shared[slot + 1]
+        return team.broadcast[slot], team.broadcast[slot + 1]
     return first, second
 
 
@@ -937,6 +935,35 @@ def probabilities(output, normalize, Z, P, lowest, highest):
 
 
 @kernel
+def accumulate(net, grad, bias_sums, total, bias_total, lo, hi, first):
+    """Add one part's sums to running totals, for the parameters ``[lo, hi)``:
+    the ``W_l`` segments of ``grad`` to ``total`` and the ``b_l`` segments
+    of ``bias_sums`` to ``bias_total`` (``backprop``'s two outputs), or copy
+    them there if ``first``. Parts added in one order give the same bits
+    whoever adds them: this is how every sum of parts in skce is added up
+    (chunks of a full batch, shards, Dask partitions)."""
+    for layer in range(net.layer_units.shape[0] - 1):
+        w_lo = max(net.offsets[2 * layer], lo)
+        w_hi = max(min(net.offsets[2 * layer + 1], hi), w_lo)
+        add_to(total[w_lo:w_hi], grad[w_lo:w_hi], first)
+        b_lo = max(net.offsets[2 * layer + 1], lo)
+        b_hi = max(min(net.offsets[2 * layer + 2], hi), b_lo)
+        add_to(bias_total[b_lo:b_hi], bias_sums[b_lo:b_hi], first)
+
+
+@helper
+def add_to(target, source, first):
+    """``target[:] = source`` if ``first``, else ``target += source``; loops
+    from 0 over slices, so that they vectorize."""
+    if first:
+        for k in range(source.shape[0]):
+            target[k] = source[k]
+    else:
+        for k in range(source.shape[0]):
+            target[k] += source[k]
+
+
+@kernel
 def chunked_backprop(
     X,
     csr,
@@ -964,7 +991,7 @@ def chunked_backprop(
     """
     part_grad, part_bias = parts
     n_rows = rows.shape[0]
-    n_layers = net.layer_units.shape[0] - 1
+    n_params = theta.shape[0]
     cost_sum = 0.0
     weight_sum = 0.0
     for start in range(0, n_rows, chunk):
@@ -991,10 +1018,5 @@ def chunked_backprop(
         )
         cost_sum += costs
         weight_sum += weights_sum
-        for layer in range(n_layers):
-            first = start == 0
-            for i in range(net.offsets[2 * layer], net.offsets[2 * layer + 1]):
-                grad[i] = part_grad[i] if first else grad[i] + part_grad[i]
-            for i in range(net.offsets[2 * layer + 1], net.offsets[2 * layer + 2]):
-                bias_sums[i] = part_bias[i] if first else bias_sums[i] + part_bias[i]
+        accumulate(net, part_grad, part_bias, grad, bias_sums, 0, n_params, start == 0)
     return cost_sum, weight_sum

@@ -22,7 +22,7 @@ the sums of all rows.
 import numpy as np
 
 from ._cores import Threads, running_fit, thread_share
-from ._epoch import epoch_buffers, run_epoch
+from ._epoch import Batches, epoch_buffers, run_epoch
 from ._kernels import (
     Dropout,
     backprop,
@@ -51,9 +51,13 @@ class Problem:
         Strengths of the L2 and L1 penalties on the weights.
     dropout_rates : ndarray of float64, default=None
         Dropout rate of each hidden layer; None (or all zero): no dropout.
+    alone : bool, default=False
+        Whether the problem runs on the calling thread only (a Dask
+        partition's, whose worker runs several at once), rather than on the
+        fit's share of the cores.
     """
 
-    def __init__(self, x, targets, cost, penalty, dropout_rates=None):
+    def __init__(self, x, targets, cost, penalty, dropout_rates=None, alone=False):
         self.x = x
         self.targets = targets
         self.cost = cost
@@ -68,8 +72,9 @@ class Problem:
         self.n_samples = targets.Y.shape[0]
         self._rows = None  # arange(n_samples), made on first use
         self._work = None
-        self._buffers = {}  # a team's EpochBuffers, by (batch size, dtype, order)
+        self._buffers = {}  # scratch space of the epochs, by kind and shape
         self._threads = Threads()
+        self.alone = alone
 
     def weight_sum(self):
         """The sum of the training rows' sample weights (their number if
@@ -88,9 +93,45 @@ class Problem:
         blocks of their largest product, within the fit's share of the
         cores. A user's cost may raise, which a thread waiting at a barrier
         could never learn: it runs on one."""
-        if self.cost_functions[0] is not None:
+        if self.alone or self.cost_functions[0] is not None:
             return 1
         return thread_share(most_blocks(network.layer_units, n_rows))
+
+    def on_team(self, size, call):
+        """``call(team)`` on each thread of a team of ``size`` threads at
+        once; returns thread 0's result."""
+        team = team_of(size) if size > 1 else [ALONE]
+        return self._threads.run([lambda t=t: call(t) for t in team])[0]
+
+    def batches(self, order, batch_size):
+        """An epoch's ``Batches``: the rows in ``order`` (None: in order),
+        ``batch_size`` at a time."""
+        in_order = order is None
+        order = np.arange(self.n_samples) if in_order else order
+        return Batches(order, in_order, min(batch_size, self.n_samples))
+
+    def buffers(self, key, make):
+        """Scratch space, made by ``make()`` once per ``key`` and kept for
+        the fit, so that no epoch allocates."""
+        if key not in self._buffers:
+            self._buffers[key] = make()
+        return self._buffers[key]
+
+    def epoch_arguments(self, network, theta, optimizer, moments, step, batches):
+        """The arguments the epoch kernels take after the team: the rows,
+        the batches, the model, and the optimizer's state."""
+        return (
+            *self.x,
+            self.targets,
+            batches,
+            theta,
+            network.net,
+            self.cost_code,
+            self.penalty,
+            optimizer,
+            moments,
+            step,
+        )
 
     def running(self):
         """A context for the whole of a fit: it counts the fit among those
@@ -134,10 +175,7 @@ class Problem:
                 None,
             )
 
-        size = self.team_size(network, self.n_samples)
-        if size == 1:
-            return sums(ALONE)
-        return self._threads.run([lambda t=t: sums(t) for t in team_of(size)])[0]
+        return self.on_team(self.team_size(network, self.n_samples), sums)
 
     def run_epoch(
         self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
@@ -147,43 +185,27 @@ class Problem:
         ``order`` is the epoch's row permutation, or None to take the rows
         in order. Returns ``(mean batch loss, step)``.
         """
-        in_order = order is None
-        order = np.arange(self.n_samples) if in_order else order
-        n_rows = min(batch_size, self.n_samples)
-        key = (n_rows, theta.dtype, in_order)
-        if key not in self._buffers:
-            self._buffers[key] = epoch_buffers(
-                self.x, self.targets, in_order, n_rows, theta, network.net
-            )
-        buffers = self._buffers[key]
-        fn, fn_delta = self.cost_functions
-        size = self.team_size(network, n_rows)
+        batches = self.batches(order, batch_size)
+        buffers = self.buffers(
+            ("team", batches.size, theta.dtype, batches.in_order),
+            lambda: epoch_buffers(
+                self.x, self.targets, batches.in_order, batches.size, theta, network.net
+            ),
+        )
+        args = self.epoch_arguments(network, theta, optimizer, moments, step, batches)
+        size = self.team_size(network, batches.size)
         with epoch_timers(size) as timers:  # [None] unless profiled
-            return self._threads.run(
-                [
-                    lambda t=t: run_epoch(
-                        t,
-                        *self.x,
-                        self.targets,
-                        order,
-                        in_order,
-                        batch_size,
-                        theta,
-                        network.net,
-                        self.cost_code,
-                        self.penalty,
-                        optimizer,
-                        moments,
-                        step,
-                        buffers,
-                        dropout,
-                        fn,
-                        fn_delta,
-                        timers[t.thread],
-                    )
-                    for t in (team_of(size) if size > 1 else [ALONE])
-                ]
-            )[0]
+            return self.on_team(
+                size,
+                lambda team: run_epoch(
+                    team,
+                    *args,
+                    buffers,
+                    dropout,
+                    *self.cost_functions,
+                    timers[team.thread],
+                ),
+            )
 
 
 class Objective:

@@ -2,16 +2,16 @@
 
 ``ShardedProblem`` is a ``Problem`` whose two seams run on several threads:
 
-- ``sums`` (``gd``, ``lbfgs``): the rows are cut into ``n_shards`` blocks
-  of consecutive rows; each block's sums are computed by the ``nogil``
+- ``sums`` (``gd``, ``lbfgs``): the rows are cut into ``n_shards`` shards
+  of consecutive rows; each shard's sums are computed by the ``nogil``
   kernel in its own thread, in chunks of rows small enough for the CPU's
-  cache, and the blocks are added in their order.
+  cache, and the shards are added in their order.
 - ``run_epoch`` (``sgd``, ``adam``): every mini-batch is cut the same way.
   The threads run one compiled epoch together (``run_epoch_shard``), meet
   at a spinning barrier after the shards' sums and after the update, and
   split the reduction and the optimizer step by parameter ranges.
 
-The result depends on the number of shards only: the blocks are always
+The result depends on the number of shards only: the shards are always
 added in the same order and every product runs on its own thread
 (``_blas``), whatever the number of threads. That number is the fit's share
 of the cores it is given (``_cores.thread_share``), asked again before every
@@ -26,7 +26,8 @@ Nor is a mini-batch whose products are cut into at least ``n_shards``
 column blocks (``_kernels.most_blocks``), for the built-in costs: the
 fit's threads share those blocks, which is faster than shards and their
 reduction, and again the fit is the ``n_jobs=1`` fit. Both rules go by
-shapes alone.
+shapes alone. A user's cost may raise, so its shards run on one thread, as
+its team does (``Problem.team_size``).
 """
 
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._cores import thread_share
-from ._epoch import ShardBuffers, epoch_buffers, run_epoch_shard
-from ._kernels import chunked_backprop, most_blocks, workspace_size
+from ._epoch import epoch_buffers, run_epoch_shard, shard_slots
+from ._kernels import accumulate, chunked_backprop, most_blocks, workspace_size
 from ._problem import Problem
 from ._profile import epoch_timers
 
@@ -44,8 +45,9 @@ from ._profile import epoch_timers
 CHUNK_BYTES = 1 << 20
 
 # Multiply-adds per shard and batch (forward and backward products) below
-# which a batch is not split: two barriers and the reduction cost a few
-# microseconds, the work of 500 000 multiply-adds some 50 to 100.
+# which a batch is not split: the work must outweigh the two barriers and the
+# reduction (docs/performance.rst, "The constants and what they were
+# measured on").
 SHARD_WORK = 500_000
 
 
@@ -56,12 +58,13 @@ def _multiply_adds(layer_units):
 
 
 @dataclass
-class RowBlock:
-    """One block of rows for full-batch sums: kernel inputs and its own buffers.
+class Shard:
+    """One shard of the rows for full-batch sums: kernel inputs and buffers.
 
     ``rows`` are the rows' indices: into ``csr`` for sparse input, and the
     keys of their dropout masks (the rows' indices in the whole training
-    set) for both.
+    set) for both. The shard's sums go through the kernels ``chunk`` rows
+    at a time, whose layer outputs stay in the CPU's cache.
     """
 
     X: np.ndarray
@@ -74,73 +77,69 @@ class RowBlock:
     work: np.ndarray
     chunk: int
 
+    @classmethod
+    def of(cls, x, targets, lo, hi, network, dtype, first_row=None):
+        """Rows ``[lo, hi)`` of the kernel inputs ``x`` and ``targets``;
+        their dropout keys start at ``first_row`` (default ``lo``)."""
+        X, csr = x
+        first_row = lo if first_row is None else first_row
+        weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
+        per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
+        chunk = max(64, CHUNK_BYTES // per_row)
+        size = network.n_parameters
+        return cls(
+            X=X if csr is not None else X[lo:hi],
+            csr=csr,
+            rows=np.arange(first_row, first_row + hi - lo),
+            targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
+            grad=np.zeros(size, dtype=dtype),
+            bias_sums=np.zeros(size),
+            parts=(np.zeros(size, dtype=dtype), np.zeros(size)),
+            work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
+            chunk=chunk,
+        )
 
-def row_block(x, targets, lo, hi, network, dtype, first_row=None):
-    """Rows ``[lo, hi)`` of the kernel inputs ``x`` and ``targets`` as a
-    ``RowBlock``; their dropout keys start at ``first_row`` (default ``lo``).
-    """
-    X, csr = x
-    first_row = lo if first_row is None else first_row
-    weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
-    per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
-    chunk = max(64, CHUNK_BYTES // per_row)
-    size = network.n_parameters
-    return RowBlock(
-        X=X if csr is not None else X[lo:hi],
-        csr=csr,
-        rows=np.arange(first_row, first_row + hi - lo),
-        targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
-        grad=np.zeros(size, dtype=dtype),
-        bias_sums=np.zeros(size),
-        parts=(np.zeros(size, dtype=dtype), np.zeros(size)),
-        work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
-        chunk=chunk,
-    )
-
-
-def block_sums(block, theta, net, cost_code, cost_functions, dropout):
-    """Cost and weight sums of ``block``; its ``grad`` and ``bias_sums``
-    receive the gradient sums (``_kernels.chunked_backprop``)."""
-    return chunked_backprop(
-        block.X,
-        block.csr,
-        block.rows,
-        block.targets,
-        theta,
-        net,
-        cost_code,
-        block.grad,
-        block.bias_sums,
-        block.parts,
-        block.work,
-        block.chunk,
-        dropout,
-        *cost_functions,
-    )
+    def sums(self, theta, net, cost_code, cost_functions, dropout):
+        """Cost and weight sums of the shard; its ``grad`` and ``bias_sums``
+        receive the gradient sums (``_kernels.chunked_backprop``)."""
+        return chunked_backprop(
+            self.X,
+            self.csr,
+            self.rows,
+            self.targets,
+            theta,
+            net,
+            cost_code,
+            self.grad,
+            self.bias_sums,
+            self.parts,
+            self.work,
+            self.chunk,
+            dropout,
+            *cost_functions,
+        )
 
 
-def add_block_sums(sums, parts, grad, bias_sums):
-    """Add blocks' sums in their order (the same bits every run) into
-    ``grad`` and ``bias_sums``: ``sums`` are their ``(cost, weight)`` and
-    ``parts`` their ``(grad, bias_sums)`` pairs. Returns the total
-    ``(cost_sum, weight_sum)``."""
-    grad[...] = 0.0
-    bias_sums[...] = 0.0
-    for part_grad, part_bias_sums in parts:
-        grad += part_grad
-        bias_sums += part_bias_sums
+def add_shard_sums(net, sums, parts, grad, bias_sums):
+    """Add the shards' sums in their order (the same bits every run) into
+    ``grad`` and ``bias_sums`` (``_kernels.accumulate``): ``sums`` are their
+    ``(cost, weight)`` and ``parts`` their ``(grad, bias_sums)`` pairs.
+    Returns the total ``(cost_sum, weight_sum)``."""
+    n_params = grad.shape[0]
+    for s, (part_grad, part_bias) in enumerate(parts):
+        accumulate(net, part_grad, part_bias, grad, bias_sums, 0, n_params, s == 0)
     return sum(cost for cost, _ in sums), sum(weight for _, weight in sums)
 
 
 class ShardedProblem(Problem):
-    """A ``Problem`` whose rows are split into ``n_shards`` blocks on threads.
+    """A ``Problem`` whose rows are split into ``n_shards`` shards on threads.
 
     Parameters
     ----------
     x, targets, cost, penalty, dropout_rates
         As for ``Problem``.
     n_shards : int
-        Number of row blocks, >= 2; the result depends on it alone. They run
+        Number of shards, >= 2; the result depends on it alone. They run
         on the fit's share of the cores (``_cores.thread_share``), at most
         ``n_shards`` threads.
     """
@@ -148,8 +147,7 @@ class ShardedProblem(Problem):
     def __init__(self, x, targets, cost, penalty, dropout_rates, n_shards):
         super().__init__(x, targets, cost, penalty, dropout_rates)
         self.n_shards = n_shards
-        self._shared = None
-        self._blocks = None
+        self._shards = None
 
     def splits(self, network, n_rows):
         """Whether batches of ``n_rows`` rows are worth splitting."""
@@ -163,10 +161,10 @@ class ShardedProblem(Problem):
     def sums(self, network, theta, grad, bias_sums, dropout=None):
         if not self.splits(network, self.n_samples):
             return super().sums(network, theta, grad, bias_sums, dropout)
-        if self._blocks is None:
+        if self._shards is None:
             k, n = self.n_shards, self.n_samples
-            self._blocks = [
-                row_block(
+            self._shards = [
+                Shard.of(
                     self.x,
                     self.targets,
                     s * n // k,
@@ -180,18 +178,18 @@ class ShardedProblem(Problem):
 
         def thread(t, n_threads):
             return [
-                block_sums(block, theta, net, code, functions, dropout)
-                for block in self._blocks[t::n_threads]
+                shard.sums(theta, net, code, functions, dropout)
+                for shard in self._shards[t::n_threads]
             ]
 
         n_threads = thread_share(self.n_shards)
         by_thread = self._threads.run(
             [lambda t=t: thread(t, n_threads) for t in range(n_threads)]
         )
-        # Back in block order: thread t computed blocks t, t + n_threads, ...
+        # Back in shard order: thread t computed shards t, t + n_threads, ...
         sums = [by_thread[s % n_threads][s // n_threads] for s in range(self.n_shards)]
-        parts = [(block.grad, block.bias_sums) for block in self._blocks]
-        return add_block_sums(sums, parts, grad, bias_sums)
+        parts = [(shard.grad, shard.bias_sums) for shard in self._shards]
+        return add_shard_sums(net, sums, parts, grad, bias_sums)
 
     # -- mini-batches -----------------------------------------------------
 
@@ -201,10 +199,9 @@ class ShardedProblem(Problem):
         n_rows = min(batch_size, self.n_samples)
         # A batch whose products are cut into n_shards column blocks or more
         # is not split either: its threads share those blocks (Problem), to
-        # the bits of n_jobs=1. Measured on W4 and W4f (200 x 784 -> 512)
-        # on 2 cores: shards take 1.19 and 1.36 times as long, their
-        # reduction alone a sixth of the epoch. A user's cost runs on one
-        # thread in a team (it may raise), so it keeps its shards.
+        # the bits of n_jobs=1, faster than shards and their reduction (see
+        # docs/performance.rst, "The constants and what they were measured
+        # on"). A user's cost keeps its shards.
         blocks_shared = self.cost_functions[0] is None and (
             most_blocks(network.layer_units, n_rows) >= self.n_shards
         )
@@ -212,80 +209,44 @@ class ShardedProblem(Problem):
             return super().run_epoch(
                 network, theta, optimizer, moments, step, order, batch_size, dropout
             )
-        if self._shared is None or self._shared.grad.dtype != theta.dtype:
-            k, size = self.n_shards, network.n_parameters
-            self._shared = ShardBuffers(
-                grads=np.zeros((k, size), dtype=theta.dtype),
-                bias_sums=np.zeros((k, size)),
-                costs=np.zeros(k),
-                weights=np.zeros(k),
-                grad=np.zeros(size, dtype=theta.dtype),
-                penalties=np.zeros((k, 2)),
-                sync=np.zeros(16, dtype=np.int64),
-                failed=np.zeros(1, dtype=np.int64),
-            )
-        in_order = order is None
-        order = np.arange(self.n_samples) if in_order else order
-
-        n_threads = thread_share(self.n_shards)
+        batches = self.batches(order, batch_size)
+        slots = self.buffers(
+            ("slots", theta.dtype),
+            lambda: shard_slots(self.n_shards, network.n_parameters, theta.dtype),
+        )
         shard_rows = -(-n_rows // self.n_shards)
-        key = ("shard", shard_rows, theta.dtype, in_order)
-        if key not in self._buffers:
-            self._buffers[key] = [
+        buffers = self.buffers(
+            ("shard", shard_rows, theta.dtype, batches.in_order),
+            lambda: [
                 epoch_buffers(
                     self.x,
                     self.targets,
-                    in_order,
+                    batches.in_order,
                     shard_rows,
                     theta,
                     network.net,
                     sums=False,
                 )
                 for _ in range(self.n_shards)
-            ]
-        buffers = self._buffers[key]
-
-        def thread(t, timers):
-            return run_epoch_shard(
-                t,
-                n_threads,
-                *self.x,
-                self.targets,
-                order,
-                in_order,
-                batch_size,
-                theta,
-                network.net,
-                self.cost_code,
-                self.penalty,
-                optimizer,
-                moments,
-                step,
-                self._shared,
-                buffers[t],
-                dropout,
-                *self.cost_functions,
-                timers,
-            )
-
+            ],
+        )
+        args = self.epoch_arguments(network, theta, optimizer, moments, step, batches)
+        # A user's cost may raise, which a thread waiting at a barrier could
+        # never learn: its shards run one after the other, on one thread.
+        if self.cost_functions[0] is not None:
+            n_threads = 1
+        else:
+            n_threads = thread_share(self.n_shards)
         with epoch_timers(n_threads) as timers:  # [None] unless profiled
-            results = self._threads.run(
-                [lambda t=t: thread(t, timers[t]) for t in range(n_threads)]
+            return self.on_team(
+                n_threads,
+                lambda team: run_epoch_shard(
+                    team,
+                    *args,
+                    slots,
+                    buffers[team.thread],
+                    dropout,
+                    *self.cost_functions,
+                    timers[team.thread],
+                ),
             )
-        if self._shared.failed[0]:
-            self._shared.failed[0] = 0
-            # The user's cost raised in some thread, where the error could
-            # not be kept: the same epoch on one thread, on copies, raises it.
-            copies = type(moments)(*(vector.copy() for vector in moments))
-            super().run_epoch(
-                network,
-                theta.copy(),
-                optimizer,
-                copies,
-                step,
-                order,
-                batch_size,
-                dropout,
-            )
-            raise ValueError("The custom cost raised an error in a sharded epoch.")
-        return results[0]

@@ -27,9 +27,9 @@ _reusable = threading.local()
 def random_stream(random_state):
     """``check_random_state(random_state)``, faster for an int.
 
-    Building a ``RandomState`` costs about 0.3 ms (it first seeds itself from
-    the operating system), more than a small ``partial_fit``; reseeding one
-    kept per thread costs microseconds and gives the same stream. A fit
+    Building a ``RandomState`` first seeds it from the operating system,
+    which costs more than a small ``partial_fit``; reseeding one kept per
+    thread gives the same stream for a fraction of that. A fit
     uses the stream only while it runs (what it keeps is ``get_state()``).
     """
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):

@@ -28,8 +28,8 @@ from numba.extending import intrinsic
 from ._compiled import external, helper, kernel
 from ._profile import BARRIERS, lap, now
 
-# Spins with the pause hint before a waiting thread starts yielding: about
-# a few microseconds, longer than the wait of a balanced barrier.
+# Spins with the pause hint before a waiting thread starts yielding: a little
+# longer than the wait of a balanced barrier.
 _SPINS = 2000
 
 # The spin-wait hint, as an LLVM intrinsic (Numba's LLVM has no inline
@@ -122,7 +122,7 @@ class Team(NamedTuple):
     """The threads that run one kernel call together (see ``_shards``).
 
     This thread is number ``thread`` of ``size``; ``sync`` (int64, 16 zeros
-    at first) holds their barrier's counters and ``shared`` (float64, 4)
+    at first) holds their barrier's counters and ``broadcast`` (float64, 4)
     what thread 0 computes for all. A team of one (``alone``) is the plain
     single-threaded call, and never touches either array.
     """
@@ -130,7 +130,7 @@ class Team(NamedTuple):
     thread: int
     size: int
     sync: np.ndarray
-    shared: np.ndarray
+    broadcast: np.ndarray
 
 
 @helper
@@ -146,8 +146,8 @@ ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
 def team_of(size):
     """The ``Team`` of each of ``size`` threads, sharing fresh counters."""
     sync = np.zeros(16, dtype=np.int64)
-    shared = np.zeros(4)
-    return [Team(thread, size, sync, shared) for thread in range(size)]
+    broadcast = np.zeros(4)
+    return [Team(thread, size, sync, broadcast) for thread in range(size)]
 
 
 @helper

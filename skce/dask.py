@@ -223,7 +223,7 @@ class DaskMLPCostClassifier(MLPCostClassifier):
                 spec.class_weight, binarizer.classes_, present, counts
             )
         partitions, summaries = _cluster.persist_partitions(
-            client, _row_blocks(X, y, sample_weight), binarizer, dtype, per_class
+            client, _partitions(X, y, sample_weight), binarizer, dtype, per_class
         )
         return _DistributedData(
             client, binarizer, dtype, X.shape[1], partitions, summaries, self
@@ -447,7 +447,7 @@ def _aligned_collections(X, y, sample_weight, client):
     return X, y, sample_weight
 
 
-def _row_blocks(X, y, sample_weight):
+def _partitions(X, y, sample_weight):
     """``(X, y, weight, first_row)`` delayed blocks, one per partition."""
     xs = X.to_delayed().ravel()
     ys = y.to_delayed().ravel()

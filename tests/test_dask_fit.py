@@ -41,7 +41,7 @@ from skce._codes import SOLVER_ADAM, SOLVER_SGD
 from skce._epoch import Optimizer
 from skce._inputs import kernel_input, kernel_targets
 from skce._problem import Problem
-from skce._shards import add_block_sums
+from skce._shards import add_shard_sums
 from skce.dask import DaskMLPCostClassifier
 
 pytestmark = [
@@ -72,7 +72,7 @@ def _dask(*arrays, parts=N_PARTS):
 
 
 class _Blockwise(Problem):
-    """The in-memory reference: the same row blocks, prepared and summed by
+    """The in-memory reference: the same partitions, prepared and summed by
     the same functions as on the workers, added in the same order."""
 
     def __init__(self, data, bounds, cost, penalty, rates):
@@ -93,7 +93,8 @@ class _Blockwise(Problem):
         spec = Spec(network, self.cost, self.penalty)
         results = [partition_sums(p, theta, spec, dropout) for p in self.partitions]
         parts = [(g, b) for _, g, b in results]
-        return add_block_sums([r[0] for r in results], parts, grad, bias_sums)
+        sums = [r[0] for r in results]
+        return add_shard_sums(network.net, sums, parts, grad, bias_sums)
 
 
 def blockwise_reference(params, X, y, sample_weight, chunks):
