@@ -40,6 +40,9 @@ ROWS = {
     "W3": "10 000 x 100 (64, 64) adam, 5 epochs",
     "W4": "20 000 x 784 (512,) adam, 3 epochs",
     "lbfgs": "digits (100,) lbfgs, 200 iterations",
+    "W1j2": "digits (100,) adam, n_jobs=2 (shards), 50 epochs",
+    "lbfgsj2": "digits (100,) lbfgs, n_jobs=2 (shards), 200 iterations",
+    "csr": "digits as CSR (100,) adam, 20 epochs",
     "proba": "predict_proba of 100 000 x 784 -> (512,)",
     "cold": "whole process, empty cache: import, first fit, predict_proba",
     "warm": "whole process, filled cache: import, first fit, predict_proba",
@@ -65,6 +68,14 @@ elif what == "sgd10":
     run = fitter(hidden_layer_sizes=(100,), solver="sgd", batch_size=10, max_iter=5)
 elif what == "lbfgs":
     run = fitter(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=200)
+elif what == "W1j2":
+    run = fitter(hidden_layer_sizes=(100,), max_iter=50, n_jobs=2)
+elif what == "lbfgsj2":
+    run = fitter(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=200, n_jobs=2)
+elif what == "csr":
+    import scipy.sparse as sp
+    X = sp.csr_matrix(X)
+    run = fitter(hidden_layer_sizes=(100,), max_iter=20)
 elif what == "W3":
     X, y = make_classification(10_000, 100, n_informative=50, n_classes=5,
                                random_state=0)

@@ -8,7 +8,7 @@ is a ``Problem`` whose two seams run on those partitions:
 - ``sums`` (``gd``, ``lbfgs``): ``theta`` is sent once to every worker;
   each partition's unnormalised sums (``partition_sums``, the kernels of
   ``n_jobs``) come back and are added on the client in partition order,
-  so the full-batch fit is the in-memory fit that adds the same row blocks
+  so the full-batch fit is the in-memory fit that adds the same partitions
   in the same order, bit for bit.
 - ``run_epoch`` (``sgd``, ``adam``): local SGD. Each partition runs the
   epoch kernel on its own rows from its own copy of the parameters and
@@ -38,9 +38,9 @@ from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
 from ._epoch import Moments
 from ._inputs import all_finite, check_sample_weight, encode, kernel_targets
-from ._kernels import Dropout, Targets, dropout_key
+from ._kernels import Dropout, Shard, Targets, dropout_key
 from ._problem import Problem
-from ._shards import Shard, add_shard_sums
+from ._shards import add_shard_sums
 
 # A lost worker shows as one of these; an evaluation is submitted again at
 # most RETRIES times.
@@ -134,7 +134,7 @@ class Spec:
 
 
 def prepare_partition(X, y, sample_weight, binarizer, dtype, per_class, first_row, i):
-    """The ``Partition`` of one block of rows (runs on a worker).
+    """The ``Partition`` of one partition's rows (runs on a worker).
 
     ``per_class`` are the class weights (None: none). Raises a
     ``ValueError`` naming the partition for non-finite features or bad
@@ -176,7 +176,7 @@ def partition_sums(partition, theta, spec, dropout):
     shard = partition.shard(spec.network, theta.dtype)
     cost = spec.cost
     sums = shard.sums(
-        theta, spec.network.net, cost.kernel_code, cost.kernel_functions(), dropout
+        theta, spec.network.net, cost.kernel_code, *cost.kernel_functions(), dropout
     )
     return sums, shard.grad.copy(), shard.bias_sums.copy()
 
@@ -300,7 +300,7 @@ class ClusterProblem(Problem):
     client : distributed.Client
         The client of the cluster that holds the partitions.
     partitions : list of Future
-        The ``Partition`` of each block of rows, in row order.
+        The ``Partition`` of each partition, in row order.
     summaries : list of tuple
         Their ``partition_summary``.
     cost, penalty, dropout_rates
@@ -480,16 +480,17 @@ def _partition_dropout(dropout, p):
     return Dropout(dropout.rates, np.uint64(dropout_key(int(dropout.key) >> 1, p)))
 
 
-def persist_partitions(client, blocks, binarizer, dtype, per_class):
+def persist_partitions(client, parts, binarizer, dtype, per_class):
     """Prepare and persist a ``Partition`` per ``(X, y, weight, first_row)``
-    of dask delayed blocks; returns their futures and summaries."""
+    of dask delayed parts, one per partition; returns their futures and
+    summaries."""
     from dask import delayed
 
     tasks = [
         delayed(prepare_partition, pure=True)(
             X, y, w, binarizer, dtype, per_class, first_row, i
         )
-        for i, (X, y, w, first_row) in enumerate(blocks)
+        for i, (X, y, w, first_row) in enumerate(parts)
     ]
     futures = client.compute(tasks)
     wait(futures)

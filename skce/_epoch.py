@@ -60,6 +60,25 @@ class Moments(NamedTuple):
     v: np.ndarray
 
 
+class Epoch(NamedTuple):
+    """What an epoch kernel trains, and how: the target rows, the batches,
+    the parameters ``theta`` and the ``Net``, the cost's code, the
+    ``Penalty``, and the optimizer's rule, vectors and step count (the
+    kernels return the new count). Whatever may be None (the sparse input,
+    dropout, a user's cost, the timers) is passed apart, so that Numba drops
+    its code where it is None."""
+
+    targets: Targets
+    batches: Batches
+    theta: np.ndarray
+    net: tuple
+    cost: int
+    penalty: tuple
+    optimizer: Optimizer
+    moments: Moments
+    step: int
+
+
 @helper
 def sgd_update(theta, grad, velocity, learning_rate, momentum, nesterov):
     """One (Nesterov) momentum step; ``theta`` and ``velocity`` change in place.
@@ -228,30 +247,12 @@ def epoch_buffers(x, targets, in_order, n_rows, theta, net, sums=True):
 
 
 @kernel
-def run_epoch(
-    team,
-    X,
-    csr,
-    targets,
-    batches,
-    theta,
-    net,
-    cost,
-    penalty,
-    optimizer,
-    moments,
-    step,
-    buffers,
-    dropout,
-    fn,
-    fn_delta,
-    timers,
-):
-    """One pass over the data ``X, csr`` in the mini-batches ``batches``.
+def run_epoch(team, X, csr, epoch, buffers, dropout, fn, fn_delta, timers):
+    """One pass over the data ``X, csr`` in the mini-batches of ``epoch``.
 
-    ``batches.order`` is the row permutation of this epoch (drawn in
-    Python). After each batch ``optimizer`` updates
-    ``theta`` and ``moments`` in place. ``penalty`` and ``dropout`` are as
+    ``epoch.batches.order`` is the row permutation of this epoch (drawn in
+    Python). After each batch the optimizer updates ``epoch.theta`` and
+    ``epoch.moments`` in place. ``penalty`` and ``dropout`` are as
     for ``finish_gradient`` and ``backprop``; ``buffers`` are the
     ``EpochBuffers`` of ``epoch_buffers``.
 
@@ -269,6 +270,7 @@ def run_epoch(
     and returns a non-finite loss as soon as a batch loss is not finite.
     ``timers``: None, or this thread's row of ``_profile`` counters.
     """
+    targets, batches, theta, net, cost, penalty, optimizer, moments, step = epoch
     n_samples = batches.order.shape[0]
     batch_size = batches.size
     n_params = theta.shape[0]
@@ -394,26 +396,7 @@ def range_penalty(theta, net, penalty, lo, hi, sums):
 
 
 @kernel
-def run_epoch_shard(
-    team,
-    X,
-    csr,
-    targets,
-    batches,
-    theta,
-    net,
-    cost,
-    penalty,
-    optimizer,
-    moments,
-    step,
-    slots,
-    buffers,
-    dropout,
-    fn,
-    fn_delta,
-    timers,
-):
+def run_epoch_shard(team, X, csr, epoch, slots, buffers, dropout, fn, fn_delta, timers):
     """``run_epoch``, its batches cut into shards, by the threads of ``team``.
 
     Each batch of ``m`` rows is cut into ``k = min(n_shards, m)`` shards of
@@ -431,6 +414,7 @@ def run_epoch_shard(
     A user's cost (``fn``) may raise, so it runs in a team of one only, as
     in ``run_epoch``.
     """
+    targets, batches, theta, net, cost, penalty, optimizer, moments, step = epoch
     n_shards = slots.costs.shape[0]
     order, batch_size = batches.order, batches.size
     n_samples = order.shape[0]

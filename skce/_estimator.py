@@ -248,7 +248,7 @@ callable, default='glorot_uniform'
         Number of row shards one fit is split into, each computed on its
         own core (scikit-learn's meaning: None is 1, -1 all the cores this
         process may use, -2 all but one). Every mini-batch (the full batch
-        for 'gd' and 'lbfgs') is cut into ``n_jobs`` blocks of consecutive
+        for 'gd' and 'lbfgs') is cut into ``n_jobs`` shards of consecutive
         rows whose gradients are added in a fixed order: the model depends
         on ``n_jobs`` but not on the machine, run or number of threads, and
         agrees with ``n_jobs=1`` to rounding. Batches too small to gain

@@ -480,6 +480,26 @@ def multiply_by_derivative(code, outputs, delta, lo, hi):
 
 
 @helper
+def input_product(transpose, X, csr, rows, work, start, layer, M, out, lo, hi):
+    """Columns ``lo:hi`` of ``A @ M``, or of ``A.T @ M`` with ``transpose``,
+    into ``out``, where ``A`` is a layer's input: for the first layer the
+    rows of ``X`` (``csr``'s ``rows`` for sparse input, whose product is
+    never cut into column blocks), else the previous layer's outputs, the
+    ``(len(rows), n_in)`` block of ``work`` that starts at ``start``."""
+    n_rows = rows.shape[0]
+    if layer > 0:
+        n_in = out.shape[0] if transpose else M.shape[0]
+        A = work[start : start + n_rows * n_in].reshape((n_rows, n_in))
+        gemm(transpose, False, A, M, out, 0.0, lo, hi)
+    elif csr is None:
+        gemm(transpose, False, X, M, out, 0.0, lo, hi)
+    elif transpose:
+        csr_rows_transpose_dot(csr, rows, M, out)
+    else:
+        csr_rows_dot(csr, rows, M, out)
+
+
+@helper
 def csr_rows_dot(csr, rows, weights, out):
     """``out = X[rows] @ weights`` for the CSR matrix ``csr``; overwrites ``out``."""
     n_cols = weights.shape[1]
@@ -536,13 +556,7 @@ def forward(X, csr, rows, theta, net, work, dropout, team, timers):
         for block in range(team.thread, n_blocks, team.size):
             lo, hi = block_columns(block, n_blocks, n_out)
             clock = now(timers)
-            if layer > 0:
-                A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
-                gemm(False, False, A, W, Z, 0.0, lo, hi)
-            elif csr is None:
-                gemm(False, False, X, W, Z, 0.0, lo, hi)
-            else:
-                csr_rows_dot(csr, rows, W, Z)
+            input_product(False, X, csr, rows, work, prev, layer, W, Z, lo, hi)
             clock = lap(timers, FORWARD_PRODUCTS, clock)
             add_bias_and_activate(code, Z, b, lo, hi)
             if dropout is not None and hidden:
@@ -727,11 +741,10 @@ def backprop(
         # grad_W = A_in.T @ D, where A_in is the input X for the first layer.
         sparse = layer == 0 and csr is not None
         n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
-        A_end = (a_in, output_end)
         for block in range(team.thread, n_blocks, team.size):
             lo, hi = block_columns(block, n_blocks, n_out)
             weight_gradient(
-                X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi, timers
+                X, csr, rows, work, a_in, layer, D, grad_W, column_sum, lo, hi, timers
             )
 
         if layer > 0:
@@ -760,22 +773,15 @@ backprop_inlined = inlined(backprop.py_func)
 
 @helper
 def weight_gradient(
-    X, csr, rows, work, A_end, layer, D, grad_W, column_sum, lo, hi, timers
+    X, csr, rows, work, a_in, layer, D, grad_W, column_sum, lo, hi, timers
 ):
     """Columns ``lo:hi`` of a layer's weight gradient ``A.T @ D`` and of
     the column sums of ``D``. The layer's input ``A`` is the previous
-    layer's output, ``work[A_end[0]:A_end[1]]``, or for the first layer the
+    layer's output, which starts at ``work[a_in]``, or for the first layer the
     rows of ``X`` (``csr`` for sparse input)."""
     clock = now(timers)
-    a_in, output_end = A_end
-    n_rows, n_in = D.shape[0], grad_W.shape[0]
-    if layer > 0:
-        A_in = work[a_in:output_end].reshape((n_rows, n_in))
-        gemm(True, False, A_in, D, grad_W, 0.0, lo, hi)
-    elif csr is None:
-        gemm(True, False, X, D, grad_W, 0.0, lo, hi)
-    else:
-        csr_rows_transpose_dot(csr, rows, D, grad_W)
+    input_product(True, X, csr, rows, work, a_in, layer, D, grad_W, lo, hi)
+    n_rows = D.shape[0]
     clock = lap(timers, BACKWARD_PRODUCTS, clock)
     sums = column_sum[lo:hi]
     for j in range(sums.shape[0]):
@@ -963,33 +969,75 @@ def add_to(target, source, first):
             target[k] += source[k]
 
 
-@kernel
-def chunked_backprop(
-    X,
-    csr,
-    rows,
-    targets,
-    theta,
-    net,
-    cost,
-    grad,
-    bias_sums,
-    parts,
-    work,
-    chunk,
-    dropout,
-    fn,
-    fn_delta,
-):
-    """``backprop`` of many rows, ``chunk`` rows at a time, added in order.
+# Rows of a full batch go through the kernels in chunks whose layer outputs
+# take about this many bytes: they stay in the CPU's cache.
+CHUNK_BYTES = 1 << 20
 
-    Each chunk's layer outputs fit in the CPU's cache, where those of a full
-    batch of many thousand rows would stream through memory several times.
-    ``parts`` is a ``(grad, bias_sums)`` pair of buffers for one chunk's
-    sums, ``work`` scratch space for ``chunk`` rows. Overwrites ``grad`` and
-    ``bias_sums`` as ``backprop`` does; returns ``(cost_sum, weight_sum)``.
+
+class Shard(NamedTuple):
+    """A shard of the rows for full-batch sums: its kernel inputs and buffers.
+
+    ``rows`` are the rows' indices: into ``csr`` for sparse input, and the
+    keys of their dropout masks (the rows' indices in the whole training
+    set) for both. ``grad`` and ``bias_sums`` receive the shard's sums,
+    ``parts`` those of one chunk of ``chunk`` rows, computed in ``work``.
     """
-    part_grad, part_bias = parts
+
+    X: np.ndarray
+    csr: CSR | None
+    rows: np.ndarray
+    targets: Targets
+    grad: np.ndarray
+    bias_sums: np.ndarray
+    parts: tuple
+    work: np.ndarray
+    chunk: int
+
+    @classmethod
+    def of(cls, x, targets, lo, hi, network, dtype, first_row=None):
+        """Rows ``[lo, hi)`` of the kernel inputs ``x`` and ``targets``
+        for ``network`` (a ``_network.Network``); their dropout keys start
+        at ``first_row`` (default ``lo``)."""
+        X, csr = x
+        first_row = lo if first_row is None else first_row
+        weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
+        layer_units = network.layer_units
+        per_row = workspace_size(layer_units, 1) * np.dtype(dtype).itemsize
+        chunk = max(64, CHUNK_BYTES // per_row)
+        size = network.n_parameters
+        return cls(
+            X=X if csr is not None else X[lo:hi],
+            csr=csr,
+            rows=np.arange(first_row, first_row + hi - lo),
+            targets=Targets(targets.Y[lo:hi], weights, targets.has_weight),
+            grad=np.zeros(size, dtype=dtype),
+            bias_sums=np.zeros(size),
+            parts=(np.zeros(size, dtype=dtype), np.zeros(size)),
+            work=np.empty(workspace_size(layer_units, chunk), dtype=dtype),
+            chunk=chunk,
+        )
+
+    def sums(self, theta, net, cost, fn, fn_delta, dropout):
+        """Cost and weight sums of the shard (``chunked_backprop``)."""
+        return chunked_backprop(
+            self.X, self.csr, self, theta, net, cost, dropout, fn, fn_delta
+        )
+
+
+@kernel
+def chunked_backprop(X, csr, shard, theta, net, cost, dropout, fn, fn_delta):
+    """``backprop`` of a ``Shard``'s rows, ``chunk`` at a time, added in order.
+
+    ``X, csr`` are the shard's (``shard.X, shard.csr``), passed apart so
+    that Numba drops the code of the other input form. Each chunk's layer
+    outputs fit in the CPU's cache, where those of a full batch of many
+    thousand rows would stream through memory several times. Overwrites
+    ``shard.grad`` and ``shard.bias_sums`` as ``backprop`` does; returns
+    ``(cost_sum, weight_sum)``.
+    """
+    rows, targets, chunk, work = shard.rows, shard.targets, shard.chunk, shard.work
+    grad, bias_sums = shard.grad, shard.bias_sums
+    part_grad, part_bias = shard.parts
     n_rows = rows.shape[0]
     n_params = theta.shape[0]
     cost_sum = 0.0

@@ -22,7 +22,7 @@ the sums of all rows.
 import numpy as np
 
 from ._cores import Threads, running_fit, thread_share
-from ._epoch import Batches, epoch_buffers, run_epoch
+from ._epoch import Batches, Epoch, epoch_buffers, run_epoch
 from ._kernels import (
     Dropout,
     backprop,
@@ -117,21 +117,29 @@ class Problem:
             self._buffers[key] = make()
         return self._buffers[key]
 
-    def epoch_arguments(self, network, theta, optimizer, moments, step, batches):
-        """The arguments the epoch kernels take after the team: the rows,
-        the batches, the model, and the optimizer's state."""
-        return (
-            *self.x,
-            self.targets,
-            batches,
-            theta,
-            network.net,
-            self.cost_code,
-            self.penalty,
-            optimizer,
-            moments,
-            step,
+    def epoch(self, network, theta, optimizer, moments, step, batches):
+        """The ``Epoch`` an epoch kernel trains on these rows."""
+        net, cost, penalty = network.net, self.cost_code, self.penalty
+        return Epoch(
+            self.targets, batches, theta, net, cost, penalty, optimizer, moments, step
         )
+
+    def run_on_team(self, size, kernel, arguments, dropout):
+        """The epoch ``kernel(team, X, csr, *arguments(team), dropout, fn,
+        fn_delta, timers)`` on each thread of a team of ``size``, timed by
+        the current profile; returns thread 0's ``(loss, step)``."""
+        with epoch_timers(size) as timers:  # [None] unless profiled
+            return self.on_team(
+                size,
+                lambda team: kernel(
+                    team,
+                    *self.x,
+                    *arguments(team),
+                    dropout,
+                    *self.cost_functions,
+                    timers[team.thread],
+                ),
+            )
 
     def running(self):
         """A context for the whole of a fit: it counts the fit among those
@@ -192,20 +200,9 @@ class Problem:
                 self.x, self.targets, batches.in_order, batches.size, theta, network.net
             ),
         )
-        args = self.epoch_arguments(network, theta, optimizer, moments, step, batches)
+        epoch = self.epoch(network, theta, optimizer, moments, step, batches)
         size = self.team_size(network, batches.size)
-        with epoch_timers(size) as timers:  # [None] unless profiled
-            return self.on_team(
-                size,
-                lambda team: run_epoch(
-                    team,
-                    *args,
-                    buffers,
-                    dropout,
-                    *self.cost_functions,
-                    timers[team.thread],
-                ),
-            )
+        return self.run_on_team(size, run_epoch, lambda team: (epoch, buffers), dropout)
 
 
 class Objective:

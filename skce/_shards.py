@@ -30,19 +30,10 @@ shapes alone. A user's cost may raise, so its shards run on one thread, as
 its team does (``Problem.team_size``).
 """
 
-from dataclasses import dataclass
-
-import numpy as np
-
 from ._cores import thread_share
 from ._epoch import epoch_buffers, run_epoch_shard, shard_slots
-from ._kernels import accumulate, chunked_backprop, most_blocks, workspace_size
+from ._kernels import Shard, accumulate, most_blocks
 from ._problem import Problem
-from ._profile import epoch_timers
-
-# Rows of a full batch go through the kernels in chunks whose layer outputs
-# take about this many bytes: they stay in the CPU's cache.
-CHUNK_BYTES = 1 << 20
 
 # Multiply-adds per shard and batch (forward and backward products) below
 # which a batch is not split: the work must outweigh the two barriers and the
@@ -55,69 +46,6 @@ def _multiply_adds(layer_units):
     units = [int(u) for u in layer_units]
     # forward, weight gradient and (but for the first layer) input delta
     return sum(a * b for a, b in zip(units[:-1], units[1:], strict=True)) * 3
-
-
-@dataclass
-class Shard:
-    """One shard of the rows for full-batch sums: kernel inputs and buffers.
-
-    ``rows`` are the rows' indices: into ``csr`` for sparse input, and the
-    keys of their dropout masks (the rows' indices in the whole training
-    set) for both. The shard's sums go through the kernels ``chunk`` rows
-    at a time, whose layer outputs stay in the CPU's cache.
-    """
-
-    X: np.ndarray
-    csr: object
-    rows: np.ndarray
-    targets: object
-    grad: np.ndarray
-    bias_sums: np.ndarray
-    parts: tuple
-    work: np.ndarray
-    chunk: int
-
-    @classmethod
-    def of(cls, x, targets, lo, hi, network, dtype, first_row=None):
-        """Rows ``[lo, hi)`` of the kernel inputs ``x`` and ``targets``;
-        their dropout keys start at ``first_row`` (default ``lo``)."""
-        X, csr = x
-        first_row = lo if first_row is None else first_row
-        weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
-        per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
-        chunk = max(64, CHUNK_BYTES // per_row)
-        size = network.n_parameters
-        return cls(
-            X=X if csr is not None else X[lo:hi],
-            csr=csr,
-            rows=np.arange(first_row, first_row + hi - lo),
-            targets=type(targets)(targets.Y[lo:hi], weights, targets.has_weight),
-            grad=np.zeros(size, dtype=dtype),
-            bias_sums=np.zeros(size),
-            parts=(np.zeros(size, dtype=dtype), np.zeros(size)),
-            work=np.empty(workspace_size(network.layer_units, chunk), dtype=dtype),
-            chunk=chunk,
-        )
-
-    def sums(self, theta, net, cost_code, cost_functions, dropout):
-        """Cost and weight sums of the shard; its ``grad`` and ``bias_sums``
-        receive the gradient sums (``_kernels.chunked_backprop``)."""
-        return chunked_backprop(
-            self.X,
-            self.csr,
-            self.rows,
-            self.targets,
-            theta,
-            net,
-            cost_code,
-            self.grad,
-            self.bias_sums,
-            self.parts,
-            self.work,
-            self.chunk,
-            dropout,
-            *cost_functions,
-        )
 
 
 def add_shard_sums(net, sums, parts, grad, bias_sums):
@@ -178,7 +106,7 @@ class ShardedProblem(Problem):
 
         def thread(t, n_threads):
             return [
-                shard.sums(theta, net, code, functions, dropout)
+                shard.sums(theta, net, code, *functions, dropout)
                 for shard in self._shards[t::n_threads]
             ]
 
@@ -202,10 +130,10 @@ class ShardedProblem(Problem):
         # the bits of n_jobs=1, faster than shards and their reduction (see
         # docs/performance.rst, "The constants and what they were measured
         # on"). A user's cost keeps its shards.
-        blocks_shared = self.cost_functions[0] is None and (
+        in_column_blocks = self.cost_functions[0] is None and (
             most_blocks(network.layer_units, n_rows) >= self.n_shards
         )
-        if not self.splits(network, n_rows) or blocks_shared:
+        if not self.splits(network, n_rows) or in_column_blocks:
             return super().run_epoch(
                 network, theta, optimizer, moments, step, order, batch_size, dropout
             )
@@ -230,23 +158,16 @@ class ShardedProblem(Problem):
                 for _ in range(self.n_shards)
             ],
         )
-        args = self.epoch_arguments(network, theta, optimizer, moments, step, batches)
+        epoch = self.epoch(network, theta, optimizer, moments, step, batches)
         # A user's cost may raise, which a thread waiting at a barrier could
         # never learn: its shards run one after the other, on one thread.
         if self.cost_functions[0] is not None:
             n_threads = 1
         else:
             n_threads = thread_share(self.n_shards)
-        with epoch_timers(n_threads) as timers:  # [None] unless profiled
-            return self.on_team(
-                n_threads,
-                lambda team: run_epoch_shard(
-                    team,
-                    *args,
-                    slots,
-                    buffers[team.thread],
-                    dropout,
-                    *self.cost_functions,
-                    timers[team.thread],
-                ),
-            )
+        return self.run_on_team(
+            n_threads,
+            run_epoch_shard,
+            lambda team: (epoch, slots, buffers[team.thread]),
+            dropout,
+        )

@@ -29,14 +29,14 @@ class DaskMLPCostClassifier(MLPCostClassifier):
     Takes every parameter of :class:`~skce.MLPCostClassifier` with the same
     meaning, plus ``client`` and ``sync_every``. ``X`` and ``y`` (and
     ``sample_weight``) are dask arrays or dataframes, or NumPy arrays,
-    which are split into one block per worker. Each block of rows is
+    which are split into one partition per worker. Each partition is
     prepared once on the worker that holds it and stays there; only the
     parameters travel.
 
     - 'lbfgs' and 'gd' are exact: the full-batch loss and gradient are sums
       over rows, computed per partition on the workers and added on the
       client in partition order. The fit is the in-memory fit that adds the
-      same blocks of rows in the same order, bit for bit, and agrees with a
+      same partitions in the same order, bit for bit, and agrees with a
       plain ``MLPCostClassifier.fit`` to rounding.
     - 'sgd' and 'adam' run local SGD: each partition takes mini-batch
       steps on its own rows from its own copy of the parameters (and
@@ -235,10 +235,10 @@ class DaskMLPCostClassifier(MLPCostClassifier):
         """Class probabilities; a dask array for dask input (lazily)."""
         if not _is_dask(X):
             return super().predict_proba(X)
-        X, local = self._blockwise(X)
+        X, local = self._by_partition(X)
         sample = local.predict_proba(np.zeros((1, X.shape[1]), dtype=X.dtype))
         return X.map_blocks(
-            _proba_block,
+            _proba_partition,
             local,
             dtype=sample.dtype,
             chunks=(X.chunks[0], (sample.shape[1],)),
@@ -248,17 +248,17 @@ class DaskMLPCostClassifier(MLPCostClassifier):
         """Predicted labels; a dask array for dask input (lazily)."""
         if not _is_dask(X):
             return super().predict(X)
-        X, local = self._blockwise(X)
+        X, local = self._by_partition(X)
         return X.map_blocks(
-            _predict_block,
+            _predict_partition,
             local,
             dtype=self.classes_.dtype,
             drop_axis=1,
         )
 
-    def _blockwise(self, X):
+    def _by_partition(self, X):
         """A dask collection as a dask array, and the plain model that
-        predicts its blocks (which carry no column names: they are checked
+        predicts its partitions (which carry no column names: they are checked
         here, once)."""
         names = getattr(X, "columns", None)
         local = self.to_local()
@@ -448,7 +448,7 @@ def _aligned_collections(X, y, sample_weight, client):
 
 
 def _partitions(X, y, sample_weight):
-    """``(X, y, weight, first_row)`` delayed blocks, one per partition."""
+    """``(X, y, weight, first_row)`` delayed, one per partition."""
     xs = X.to_delayed().ravel()
     ys = y.to_delayed().ravel()
     ws = sample_weight.to_delayed().ravel() if sample_weight is not None else None
@@ -459,9 +459,9 @@ def _partitions(X, y, sample_weight):
     ]
 
 
-def _proba_block(block, model):
-    return model.predict_proba(block)
+def _proba_partition(part, model):
+    return model.predict_proba(part)
 
 
-def _predict_block(block, model):
-    return model.predict(block)
+def _predict_partition(part, model):
+    return model.predict(part)
