@@ -480,26 +480,6 @@ def multiply_by_derivative(code, outputs, delta, lo, hi):
 
 
 @helper
-def input_product(transpose, X, csr, rows, work, start, layer, M, out, lo, hi):
-    """Columns ``lo:hi`` of ``A @ M``, or of ``A.T @ M`` with ``transpose``,
-    into ``out``, where ``A`` is a layer's input: for the first layer the
-    rows of ``X`` (``csr``'s ``rows`` for sparse input, whose product is
-    never cut into column blocks), else the previous layer's outputs, the
-    ``(len(rows), n_in)`` block of ``work`` that starts at ``start``."""
-    n_rows = rows.shape[0]
-    if layer > 0:
-        n_in = out.shape[0] if transpose else M.shape[0]
-        A = work[start : start + n_rows * n_in].reshape((n_rows, n_in))
-        gemm(transpose, False, A, M, out, 0.0, lo, hi)
-    elif csr is None:
-        gemm(transpose, False, X, M, out, 0.0, lo, hi)
-    elif transpose:
-        csr_rows_transpose_dot(csr, rows, M, out)
-    else:
-        csr_rows_dot(csr, rows, M, out)
-
-
-@helper
 def csr_rows_dot(csr, rows, weights, out):
     """``out = X[rows] @ weights`` for the CSR matrix ``csr``; overwrites ``out``."""
     n_cols = weights.shape[1]
@@ -556,7 +536,13 @@ def forward(X, csr, rows, theta, net, work, dropout, team, timers):
         for block in range(team.thread, n_blocks, team.size):
             lo, hi = block_columns(block, n_blocks, n_out)
             clock = now(timers)
-            input_product(False, X, csr, rows, work, prev, layer, W, Z, lo, hi)
+            if layer > 0:
+                A = work[prev : prev + n_rows * n_in].reshape((n_rows, n_in))
+                gemm(False, False, A, W, Z, 0.0, lo, hi)
+            elif csr is None:
+                gemm(False, False, X, W, Z, 0.0, lo, hi)
+            else:
+                csr_rows_dot(csr, rows, W, Z)
             clock = lap(timers, FORWARD_PRODUCTS, clock)
             add_bias_and_activate(code, Z, b, lo, hi)
             if dropout is not None and hidden:
@@ -780,8 +766,16 @@ def weight_gradient(
     layer's output, which starts at ``work[a_in]``, or for the first layer the
     rows of ``X`` (``csr`` for sparse input)."""
     clock = now(timers)
-    input_product(True, X, csr, rows, work, a_in, layer, D, grad_W, lo, hi)
-    n_rows = D.shape[0]
+    n_rows, n_in = D.shape[0], grad_W.shape[0]
+    # The same dispatch as the forward pass's: one helper for both compiles
+    # longer (docs/performance.rst, "The first fit").
+    if layer > 0:
+        A_in = work[a_in : a_in + n_rows * n_in].reshape((n_rows, n_in))
+        gemm(True, False, A_in, D, grad_W, 0.0, lo, hi)
+    elif csr is None:
+        gemm(True, False, X, D, grad_W, 0.0, lo, hi)
+    else:
+        csr_rows_transpose_dot(csr, rows, D, grad_W)
     clock = lap(timers, BACKWARD_PRODUCTS, clock)
     sums = column_sum[lo:hi]
     for j in range(sums.shape[0]):
