@@ -680,7 +680,7 @@ callable, default='glorot_uniform'
         ``init`` are the given ``(coefs_init, intercepts_init)``. Returns the
         fitted attributes, and whether the fit continued the previous one.
         """
-        spec = resolve(self, incremental, init != (None, None))
+        spec = resolve(self, incremental, any(v is not None for v in init))
         data = self._training_data(X, y, sample_weight, spec, binarizer)
         cost = spec.cost.for_target(data.binarizer.y_type_)
         network = network_for(data, cost, spec)

@@ -97,6 +97,19 @@ def test_given_initial_weights(digits):
     assert not np.shares_memory(clf.coefs_[0], coefs[0])
 
 
+def test_initial_weights_given_as_one_array():
+    """An array of the layers' weights is taken as their list, without NumPy's
+    'truth value of an array is ambiguous' on the way."""
+    X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1])
+    params = dict(hidden_layer_sizes=(), solver="gd", max_iter=1, random_state=0)
+    W = np.array([[[0.5], [-0.25]]])  # one layer: (2 inputs, 1 output)
+    with pytest.warns(ConvergenceWarning):
+        as_array = MLPCostClassifier(**params).fit(X, y, coefs_init=W)
+    with pytest.warns(ConvergenceWarning):
+        as_list = MLPCostClassifier(**params).fit(X, y, coefs_init=list(W))
+    assert as_array.theta_.tobytes() == as_list.theta_.tobytes()
+
+
 @pytest.mark.parametrize(
     "coefs, intercepts, match",
     [
