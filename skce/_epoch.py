@@ -15,7 +15,6 @@ from ._compiled import helper, kernel
 from ._kernels import (
     Targets,
     accumulate,
-    add_to,
     backprop,
     backprop_inlined,
     from_first,
@@ -345,9 +344,9 @@ class ShardSlots(NamedTuple):
 
     ``grads`` (dtype) and ``bias_sums`` (float64) hold each shard's sums
     from ``backprop``, shaped ``(n_shards, n_parameters)``; ``costs`` and
-    ``weights`` its cost and weight sums; ``totals`` (float64) the batch's
-    sums, added and normalized in float64 as one thread's are, and ``grad``
-    (dtype) the gradient the optimizer reads; ``penalties``
+    ``weights`` its cost and weight sums; ``grad`` (dtype) and
+    ``bias_total`` (float64) the batch's sums, then its gradient, in the
+    types of one thread's (``EpochBuffers``); ``penalties``
     (``(n_shards, 2)``) each parameter range's share of the weights' sum of
     squares and of absolute values.
     """
@@ -356,8 +355,8 @@ class ShardSlots(NamedTuple):
     bias_sums: np.ndarray
     costs: np.ndarray
     weights: np.ndarray
-    totals: np.ndarray
     grad: np.ndarray
+    bias_total: np.ndarray
     penalties: np.ndarray
 
 
@@ -368,8 +367,8 @@ def shard_slots(n_shards, n_parameters, dtype):
         bias_sums=np.zeros((n_shards, n_parameters)),
         costs=np.zeros(n_shards),
         weights=np.zeros(n_shards),
-        totals=np.zeros(n_parameters),
         grad=np.zeros(n_parameters, dtype=dtype),
+        bias_total=np.zeros(n_parameters),
         penalties=np.zeros((n_shards, 2)),
     )
 
@@ -468,13 +467,14 @@ def run_epoch_shard(team, X, csr, epoch, slots, buffers, dropout, fn, fn_delta, 
             for lo in range(r * n_params // n_shards, end, UPDATE_RANGE):
                 hi = min(lo + UPDATE_RANGE, end)
                 clock = now(timers)
-                totals = slots.totals
+                grad, bias_total = slots.grad, slots.bias_total
                 for s in range(k):
                     grads, bias_sums = slots.grads[s], slots.bias_sums[s]
-                    accumulate(net, grads, bias_sums, totals, totals, lo, hi, s == 0)
+                    accumulate(net, grads, bias_sums, grad, bias_total, lo, hi, s == 0)
                 range_penalty(theta, net, penalty, lo, hi, sums)
-                normalize_range(theta, net, penalty, weight_sum, totals, totals, lo, hi)
-                add_to(slots.grad[lo:hi], totals[lo:hi], True)
+                normalize_range(
+                    theta, net, penalty, weight_sum, grad, bias_total, lo, hi
+                )
                 clock = lap(timers, REDUCTION, clock)
                 part = moments_range(moments, lo, hi)
                 optimizer_step(optimizer, theta[lo:hi], slots.grad[lo:hi], part, step)
