@@ -37,7 +37,13 @@ from distributed.scheduler import KilledWorker
 from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
 from ._epoch import Moments
-from ._inputs import all_finite, check_sample_weight, encode, kernel_targets
+from ._inputs import (
+    all_finite,
+    check_sample_weight,
+    encode,
+    kernel_targets,
+    weight_sum,
+)
 from ._kernels import Dropout, Shard, Targets, dropout_key
 from ._problem import Problem
 from ._shards import add_shard_sums
@@ -166,9 +172,8 @@ def prepare_partition(X, y, sample_weight, binarizer, dtype, per_class, first_ro
 
 def partition_summary(partition):
     """``(n_rows, weight_sum, classes with a positive weight)`` of a partition."""
-    Y, weights = partition.Y, partition.weights
-    total = float(Y.shape[0]) if weights is None else weights.sum(dtype=np.float64)
-    return partition.n_rows, total, weighted_classes(Y, weights)
+    total = weight_sum(partition.targets())
+    return partition.n_rows, total, weighted_classes(partition.Y, partition.weights)
 
 
 def partition_sums(partition, theta, spec, dropout):

@@ -27,6 +27,7 @@ from ._inputs import (
     kernel_targets,
     training_rows,
     validation_rows,
+    weight_sum,
 )
 from ._kernels import output_cost_and_delta
 from ._problem import Problem
@@ -272,11 +273,7 @@ class ValidationSet:
             np.empty(logits.shape[0]),
             *problem.cost_functions,
         )
-        if self.targets.has_weight:
-            weight_sum = self.targets.weights.sum(dtype=np.float64)
-        else:
-            weight_sum = logits.shape[0]
-        return float(score), float(total / weight_sum)
+        return float(score), float(total / weight_sum(self.targets))
 
 
 def holdout_split(arrays, stratify, fraction, random_state, strict):

@@ -19,7 +19,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import training_data, validation_set
 from ._inputs import checked_input, decode, partial_fit_binarizer
-from ._network import LayerViews, assign_layers, fitted_network, network_for
+from ._network import (
+    LayerViews,
+    assign_layers,
+    fitted_network,
+    network_for,
+    normalizes,
+)
 from ._params import resolve
 from ._solvers import solve
 from ._state import TrainingState, continued_state, new_state, upgrade_state
@@ -469,15 +475,11 @@ callable, default='glorot_uniform'
 
     def _network(self):
         """The fitted network (the activation it was trained with)."""
-        normalize = (
-            self.out_activation_ == "logistic"
-            and self._label_binarizer.y_type_ == "multiclass"
-        )
         return fitted_network(
             tuple(self._layer_units.tolist()),
             self._activation,
             self.out_activation_,
-            normalize,
+            normalizes(self.out_activation_, self._label_binarizer.y_type_),
         )
 
     # -- fitting -------------------------------------------------------------

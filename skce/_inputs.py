@@ -95,6 +95,14 @@ def kernel_targets(Y, sample_weight):
     return Targets(Y, writeable(sample_weight, dtype=Y.dtype), True)
 
 
+def weight_sum(targets):
+    """The sum of the sample weights of ``targets`` (a ``Targets``), or their
+    number of rows if unweighted, as a float."""
+    if targets.has_weight:
+        return float(targets.weights.sum(dtype=np.float64))
+    return float(targets.Y.shape[0])
+
+
 def check_sample_weight(sample_weight, n_samples, dtype, all_rows=True):
     """Checked sample weights as a contiguous array of ``dtype``, or None.
 

@@ -60,8 +60,14 @@ def network_for(data, cost, spec):
         [data.n_features, *spec.hidden_layer_sizes, data.n_outputs],
         spec.activation,
         output,
-        normalize=output == "logistic" and data.binarizer.y_type_ == "multiclass",
+        normalizes(output, data.binarizer.y_type_),
     )
+
+
+def normalizes(output, target_type):
+    """Whether ``predict_proba`` scales the outputs to sum to one: logistic
+    outputs of a multiclass target."""
+    return output == "logistic" and target_type == "multiclass"
 
 
 @functools.lru_cache(maxsize=256)

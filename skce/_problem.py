@@ -23,6 +23,7 @@ import numpy as np
 
 from ._cores import Threads, running_fit, thread_share
 from ._epoch import Batches, Epoch, epoch_buffers, run_epoch
+from ._inputs import weight_sum
 from ._kernels import (
     Dropout,
     backprop,
@@ -79,9 +80,7 @@ class Problem:
     def weight_sum(self):
         """The sum of the training rows' sample weights (their number if
         unweighted), as a float."""
-        if self.targets.has_weight:
-            return float(self.targets.weights.sum(dtype=np.float64))
-        return float(self.n_samples)
+        return weight_sum(self.targets)
 
     def close(self):
         """Stop the problem's threads and drop its scratch space."""
