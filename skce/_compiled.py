@@ -30,8 +30,8 @@ helper = njit(
     no_cpython_wrapper=True,
     no_cfunc_wrapper=True,
 )
-#: A ``helper`` whose body Numba inlines into each caller, so that the
-#: caller's loop optimizations see through the call.
+#: ``inlined(f)`` compiles ``f`` again, to be inlined into each caller, so
+#: that the caller's loop optimizations see through the call.
 inlined = njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
 
