@@ -1,13 +1,16 @@
-"""skce: a scikit-learn MLP classifier with a selectable cost and solver.
+"""skce: scikit-learn MLP estimators with a selectable cost and solver.
 
-Its forward pass, backpropagation and optimizer steps are compiled with
-Numba; see :class:`MLPCostClassifier` and :mod:`skce.costs`.
+Their forward pass, backpropagation and optimizer steps are compiled with
+Numba; see :class:`MLPCostClassifier`, :class:`MLPCostRegressor` and
+:mod:`skce.costs`.
 
 Architecture
 ------------
 
 One job per module. A fit is a sequence of steps, and each step has one
-owner; the estimator only calls them in order:
+owner; the estimator only calls them in order. The classifier and the
+regressor share every step (``_estimator.MLPCostBase``); they differ in
+their targets (labels, or ``_inputs.Values``), output units and costs:
 
 ====================  ===================================================
 step                  module
@@ -28,7 +31,8 @@ problem               ``_problem`` (``Problem``, ``Objective``),
 solve                 ``_solvers``: ``fit_first_order`` (gd, sgd, adam),
                       ``fit_lbfgs``; stopping rules
 fitted attributes     ``_estimator`` (``_set_fitted``, the one writer;
-                      the list is ``FITTED_ATTRIBUTES``)
+                      the list is ``FITTED_ATTRIBUTES``); the regressor's
+                      parameters and predictions are in ``_regressor``
 ====================  ===================================================
 
 Beneath them:
@@ -63,6 +67,7 @@ from ._data import DataMismatchWarning
 from ._display import LossCurveDisplay
 from ._estimator import MLPCostClassifier
 from ._params import InvalidParameterError
+from ._regressor import MLPCostRegressor
 from ._warmup import warmup
 
 __version__ = "0.1.0"
@@ -72,6 +77,7 @@ __all__ = [
     "InvalidParameterError",
     "LossCurveDisplay",
     "MLPCostClassifier",
+    "MLPCostRegressor",
     "__version__",
     "warmup",
 ]

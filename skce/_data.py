@@ -18,10 +18,11 @@ hyper-parameters live in ``_params`` and checks of arrays in ``_inputs``.
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 
 from ._inputs import (
+    Values,
     decode,
     kernel_input,
     kernel_targets,
@@ -65,6 +66,7 @@ def validation_set(estimator, data, spec, state, given):
             return data.hold_out(spec.validation_fraction, state.split_stream())
         return None
     X_val, Y_val, weights = rows
+    spec.cost.check_targets(Y_val)
     data.check_like(X_val)
     weights = with_class_weight(spec.class_weight, weights, Y_val, binarizer, False)
     return ValidationSet.of(binarizer, X_val, Y_val, weights)
@@ -219,7 +221,9 @@ def require_two_classes(seen):
 
 def check_weighted_classes(Y, sample_weight, binarizer):
     """``require_two_classes`` of the rows in memory."""
-    if sample_weight is None or binarizer.y_type_.startswith("multilabel"):
+    if sample_weight is None or binarizer.y_type_.startswith(
+        ("multilabel", "continuous")
+    ):
         return
     require_two_classes(weighted_classes(Y, sample_weight))
 
@@ -232,18 +236,23 @@ class ValidationSet:
     x : Inputs
         The validation features (``_inputs.kernel_input``).
     targets : Targets
-        Their one-hot targets and sample weights.
+        Their encoded targets and sample weights.
     labels : ndarray
-        Their labels, as ``decode`` gives them.
+        Their labels (or values), as ``decode`` gives them.
     decode : callable
-        Maps ``predict_proba`` output to labels, as ``predict`` does.
+        Maps the network's outputs to labels (values), as ``predict`` does.
+    regression : bool, default=False
+        Whether the targets are a regressor's values: the outputs are then
+        ``Network.values`` and the score the R², else ``predict_proba`` and
+        the accuracy, as the estimators' ``score`` methods.
     """
 
-    def __init__(self, x, targets, labels, decode):
+    def __init__(self, x, targets, labels, decode, regression=False):
         self.x = x
         self.targets = targets
         self.labels = labels
         self.decode = decode
+        self.regression = regression
 
     @classmethod
     def of(cls, binarizer, X, Y, sample_weight):
@@ -253,17 +262,26 @@ class ValidationSet:
             kernel_input(X),
             kernel_targets(Y, sample_weight),
             decode(binarizer, Y),
-            lambda proba: decode(binarizer, proba),
+            lambda outputs: decode(binarizer, outputs),
+            isinstance(binarizer, Values),
         )
 
     def metrics(self, network, problem, theta):
-        """Accuracy and weighted mean cost (no penalty) of ``theta`` here."""
+        """Score and weighted mean cost (no penalty) of ``theta`` here."""
         logits = network.logits(theta, self.x)
-        score = accuracy_score(
-            self.labels,
-            self.decode(network.probabilities(logits)),
-            sample_weight=self.targets.weights if self.targets.has_weight else None,
-        )
+        if self.regression:
+            predicted, score = self.decode(network.values(logits)), r2_score
+        else:
+            predicted = self.decode(network.probabilities(logits))
+            score = accuracy_score
+        if predicted.dtype.kind == "f" and not np.isfinite(predicted).all():
+            score = np.nan  # diverged, as scikit-learn's regressor scores it
+        else:
+            score = score(
+                self.labels,
+                predicted,
+                sample_weight=self.targets.weights if self.targets.has_weight else None,
+            )
         total = output_cost_and_delta(
             problem.cost_code,
             network.net.output,

@@ -71,7 +71,7 @@ class Epoch(NamedTuple):
     batches: Batches
     theta: np.ndarray
     net: tuple
-    cost: int
+    cost: tuple
     penalty: tuple
     optimizer: Optimizer
     moments: Moments

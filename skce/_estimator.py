@@ -1,4 +1,5 @@
-"""``MLPCostClassifier``: the public estimator; it only sequences a fit.
+"""``MLPCostClassifier`` and what it shares with ``MLPCostRegressor``: the
+public estimators only sequence a fit.
 
 A fit is a sequence of steps, each owned by one module: the
 hyper-parameters, resolved once (``_params``); the training rows
@@ -7,7 +8,9 @@ new or continued (``_state``); the validation set (``_data``); the problem
 (``_problem``, ``_shards``); the solve (``_solvers``). The estimator then
 copies the returned state onto itself in one place (``_set_fitted``): it is
 the only writer of its fitted attributes, and writes them only when a fit
-succeeds.
+succeeds. ``MLPCostBase`` holds all of that; the classifier and the
+regressor (``_regressor``) add their parameters, their targets (labels or
+values: ``_training_data``, ``_target_attributes``) and their predictions.
 """
 
 import inspect
@@ -34,13 +37,11 @@ from ._state import TrainingState, continued_state, new_state, upgrade_state
 # attribute is set by _set_fitted when it ends.
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
-#: Every fitted attribute, public and private. ``feature_names_in_`` exists
-#: only for input with string column names; ``coefs_`` and ``intercepts_``
-#: are views into ``theta_``, not stored.
-FITTED_ATTRIBUTES = (
+#: Every fitted attribute of both estimators, public and private.
+#: ``feature_names_in_`` exists only for input with string column names;
+#: ``coefs_`` and ``intercepts_`` are views into ``theta_``, not stored.
+NETWORK_ATTRIBUTES = (
     *_INPUT_ATTRIBUTES,
-    "classes_",
-    "_label_binarizer",
     "n_layers_",
     "n_outputs_",
     "out_activation_",
@@ -49,13 +50,156 @@ FITTED_ATTRIBUTES = (
     *TrainingState.PUBLIC.values(),
     TrainingState.PRIVATE,
 )
+#: Every fitted attribute of the classifier: the network's and its classes.
+FITTED_ATTRIBUTES = (*NETWORK_ATTRIBUTES, "classes_", "_label_binarizer")
 
 #: Where skce's documentation is published; an estimator's HTML display (in
 #: a notebook) links to its page in the API reference there.
 DOCS_URL = "https://skce.readthedocs.io/en/latest/"
 
 
-class MLPCostClassifier(ClassifierMixin, BaseEstimator):
+class MLPCostBase(BaseEstimator):
+    """What the classifier and the regressor share: the parameter vector and
+    its views, the fit's sequence of steps, and the one writer of the
+    fitted attributes. Not an estimator by itself."""
+
+    # scikit-learn's HTML display links estimators of the package named by
+    # _doc_link_module to the page the template gives: skce's API reference
+    # (the public module, skce or skce.dask, and the class name).
+    _doc_link_module = "skce"
+    _doc_link_template = DOCS_URL + "generated/{estimator_module}.{estimator_name}.html"
+
+    # -- the parameter vector and its views ---------------------------------
+
+    @property
+    def coefs_(self):
+        """Weight matrices, views into ``theta_`` (assignable, also by item)."""
+        return LayerViews(self._network().views(self.theta_)[0], "coefs_")
+
+    @coefs_.setter
+    def coefs_(self, values):
+        check_is_fitted(self)
+        assign_layers(self._network().views(self.theta_)[0], values, "coefs_")
+
+    @property
+    def intercepts_(self):
+        """Bias vectors, views into ``theta_`` (assignable, also by item)."""
+        return LayerViews(self._network().views(self.theta_)[1], "intercepts_")
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        check_is_fitted(self)
+        assign_layers(self._network().views(self.theta_)[1], values, "intercepts_")
+
+    def _network(self):
+        """The fitted network (the activation it was trained with)."""
+        return fitted_network(
+            tuple(self._layer_units.tolist()),
+            self._activation,
+            self.out_activation_,
+            self._normalizes(),
+        )
+
+    def _normalizes(self):
+        """Whether ``predict_proba`` scales the outputs to sum to one."""
+        return False
+
+    # -- fitting -------------------------------------------------------------
+
+    def _partial_fit_available(self):
+        if self.solver == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for the solvers 'gd', 'sgd' and "
+                f"'adam', not for {self.solver!r}."
+            )
+        return True
+
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        incremental,
+        binarizer=None,
+        init=(None, None),
+        validation=(None, None, None),
+    ):
+        """Fit, or leave every fitted attribute as it was if anything raises.
+
+        Whatever stops a fit (bad input, divergence, KeyboardInterrupt), the
+        fitted state of before the call stays: nothing is written before the
+        fit succeeds, except the two attributes ``validate_data`` sets, which
+        are put back.
+        """
+        saved = {
+            name: vars(self)[name] for name in _INPUT_ATTRIBUTES if name in vars(self)
+        }
+        try:
+            values = self._train(
+                X, y, sample_weight, incremental, binarizer, init, validation
+            )
+        except BaseException:
+            for name in _INPUT_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(saved)
+            raise
+        self._set_fitted(*values)
+        return self
+
+    def _set_fitted(self, values, continued):
+        """The one place where fitted attributes are written.
+
+        A continued fit copies its parameters into the existing ``theta_``,
+        so that arrays taken from ``coefs_`` before it stay live, as
+        scikit-learn's do.
+        """
+        expected = set(self._fitted_attributes) - set(_INPUT_ATTRIBUTES)
+        if set(values) != expected:  # pragma: no cover - a programming error
+            raise AssertionError(f"fitted {sorted(values)} != {sorted(expected)}")
+        theta, old = values["theta_"], vars(self).get("theta_")
+        if (
+            continued
+            and isinstance(old, np.ndarray)
+            and old.flags.writeable
+            and old.shape == theta.shape
+            and old.dtype == theta.dtype
+        ):
+            np.copyto(old, theta)
+            values["theta_"] = old
+        self.__dict__.update(values)
+
+    def _train(self, X, y, sample_weight, incremental, binarizer, init, validation):
+        """Everything a fit does but writing the result, step by step.
+
+        ``init`` are the given ``(coefs_init, intercepts_init)``. Returns the
+        fitted attributes, and whether the fit continued the previous one.
+        """
+        spec = resolve(self, incremental, any(v is not None for v in init))
+        data = self._training_data(X, y, sample_weight, spec, binarizer)
+        cost = spec.cost.for_target(data.binarizer.y_type_)
+        network = network_for(data, cost, spec)
+        if spec.continuing:
+            state = continued_state(self, network, spec)
+        else:
+            state = new_state(network, spec, data.dtype, *init)
+        validation = validation_set(self, data, spec, state, validation)
+        problem = data.problem(cost, spec.penalty, spec.dropout_rates, spec.n_shards)
+        state = solve(problem, network, spec, state, validation)
+        fitted = state.fitted_attributes(network)
+        fitted.update(self._target_attributes(data.binarizer))
+        return fitted, spec.continuing
+
+    def __setstate__(self, state):
+        super().__setstate__(upgrade_state(state))
+        # Parameters added since the model was saved take their defaults.
+        for name, parameter in inspect.signature(
+            type(self).__init__
+        ).parameters.items():
+            if name != "self" and name not in vars(self):
+                setattr(self, name, parameter.default)
+
+
+class MLPCostClassifier(ClassifierMixin, MLPCostBase):
     """Multi-layer perceptron classifier with a selectable cost and solver.
 
     A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
@@ -378,11 +522,7 @@ callable, default='glorot_uniform'
     0.91...
     """
 
-    # scikit-learn's HTML display links estimators of the package named by
-    # _doc_link_module to the page the template gives: skce's API reference
-    # (the public module, skce or skce.dask, and the class name).
-    _doc_link_module = "skce"
-    _doc_link_template = DOCS_URL + "generated/{estimator_module}.{estimator_name}.html"
+    _fitted_attributes = FITTED_ATTRIBUTES
 
     def __init__(
         self,
@@ -451,36 +591,8 @@ callable, default='glorot_uniform'
         self.weight_init = weight_init
         self.n_jobs = n_jobs
 
-    # -- the parameter vector and its views ---------------------------------
-
-    @property
-    def coefs_(self):
-        """Weight matrices, views into ``theta_`` (assignable, also by item)."""
-        return LayerViews(self._network().views(self.theta_)[0], "coefs_")
-
-    @coefs_.setter
-    def coefs_(self, values):
-        check_is_fitted(self)
-        assign_layers(self._network().views(self.theta_)[0], values, "coefs_")
-
-    @property
-    def intercepts_(self):
-        """Bias vectors, views into ``theta_`` (assignable, also by item)."""
-        return LayerViews(self._network().views(self.theta_)[1], "intercepts_")
-
-    @intercepts_.setter
-    def intercepts_(self, values):
-        check_is_fitted(self)
-        assign_layers(self._network().views(self.theta_)[1], values, "intercepts_")
-
-    def _network(self):
-        """The fitted network (the activation it was trained with)."""
-        return fitted_network(
-            tuple(self._layer_units.tolist()),
-            self._activation,
-            self.out_activation_,
-            normalizes(self.out_activation_, self._label_binarizer.y_type_),
-        )
+    def _normalizes(self):
+        return normalizes(self.out_activation_, self._label_binarizer.y_type_)
 
     # -- fitting -------------------------------------------------------------
 
@@ -563,15 +675,7 @@ callable, default='glorot_uniform'
             validation=(X_val, y_val, sample_weight_val),
         )
 
-    def _partial_fit_available(self):
-        if self.solver == "lbfgs":
-            raise AttributeError(
-                "partial_fit is only available for the solvers 'gd', 'sgd' and "
-                f"'adam', not for {self.solver!r}."
-            )
-        return True
-
-    @available_if(_partial_fit_available)
+    @available_if(MLPCostBase._partial_fit_available)
     def partial_fit(
         self,
         X,
@@ -622,83 +726,14 @@ callable, default='glorot_uniform'
             X, y, sample_weight, True, binarizer, (coefs_init, intercepts_init)
         )
 
-    def _fit(
-        self,
-        X,
-        y,
-        sample_weight,
-        incremental,
-        binarizer=None,
-        init=(None, None),
-        validation=(None, None, None),
-    ):
-        """Fit, or leave every fitted attribute as it was if anything raises.
-
-        Whatever stops a fit (bad input, divergence, KeyboardInterrupt), the
-        fitted state of before the call stays: nothing is written before the
-        fit succeeds, except the two attributes ``validate_data`` sets, which
-        are put back.
-        """
-        saved = {
-            name: vars(self)[name] for name in _INPUT_ATTRIBUTES if name in vars(self)
-        }
-        try:
-            values = self._train(
-                X, y, sample_weight, incremental, binarizer, init, validation
-            )
-        except BaseException:
-            for name in _INPUT_ATTRIBUTES:
-                self.__dict__.pop(name, None)
-            self.__dict__.update(saved)
-            raise
-        self._set_fitted(*values)
-        return self
-
-    def _set_fitted(self, values, continued):
-        """The one place where fitted attributes are written.
-
-        A continued fit copies its parameters into the existing ``theta_``,
-        so that arrays taken from ``coefs_`` before it stay live, as
-        scikit-learn's do.
-        """
-        expected = set(FITTED_ATTRIBUTES) - set(_INPUT_ATTRIBUTES)
-        if set(values) != expected:  # pragma: no cover - a programming error
-            raise AssertionError(f"fitted {sorted(values)} != {sorted(expected)}")
-        theta, old = values["theta_"], vars(self).get("theta_")
-        if (
-            continued
-            and isinstance(old, np.ndarray)
-            and old.flags.writeable
-            and old.shape == theta.shape
-            and old.dtype == theta.dtype
-        ):
-            np.copyto(old, theta)
-            values["theta_"] = old
-        self.__dict__.update(values)
-
-    def _train(self, X, y, sample_weight, incremental, binarizer, init, validation):
-        """Everything a fit does but writing the result, step by step.
-
-        ``init`` are the given ``(coefs_init, intercepts_init)``. Returns the
-        fitted attributes, and whether the fit continued the previous one.
-        """
-        spec = resolve(self, incremental, any(v is not None for v in init))
-        data = self._training_data(X, y, sample_weight, spec, binarizer)
-        cost = spec.cost.for_target(data.binarizer.y_type_)
-        network = network_for(data, cost, spec)
-        if spec.continuing:
-            state = continued_state(self, network, spec)
-        else:
-            state = new_state(network, spec, data.dtype, *init)
-        validation = validation_set(self, data, spec, state, validation)
-        problem = data.problem(cost, spec.penalty, spec.dropout_rates, spec.n_shards)
-        state = solve(problem, network, spec, state, validation)
-        return state.fitted_attributes(data.binarizer, network), spec.continuing
-
     def _training_data(self, X, y, sample_weight, spec, binarizer):
         """The training rows of a fit: the one step a subclass that keeps
         its rows elsewhere (``skce.dask``) replaces."""
         return training_data(self, X, y, sample_weight, spec, binarizer)
+
+    def _target_attributes(self, binarizer):
+        """The fitted attributes of the targets: the classes."""
+        return {"classes_": binarizer.classes_, "_label_binarizer": binarizer}
 
     # -- prediction ----------------------------------------------------------
 
@@ -763,12 +798,3 @@ callable, default='glorot_uniform'
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
-
-    def __setstate__(self, state):
-        super().__setstate__(upgrade_state(state))
-        # Parameters added since the model was saved take their defaults.
-        for name, parameter in inspect.signature(
-            type(self).__init__
-        ).parameters.items():
-            if name != "self" and name not in vars(self):
-                setattr(self, name, parameter.default)

@@ -192,8 +192,8 @@ def encode(binarizer, y, dtype, index=None):
     """The target rows of ``y`` (one-hot, one column for two classes), as a
     C-contiguous ``dtype`` array; ``binarizer.transform(y)``, faster.
     ``index``, if given, is where each label is in ``binarizer.classes_``."""
-    classes = binarizer.classes_
     if binarizer.y_type_ in ("binary", "multiclass") and _plain_labels(y):
+        classes = binarizer.classes_
         if index is None:
             index = np.searchsorted(classes, y)
             if not np.all(index < classes.shape[0]) or not np.array_equal(
@@ -234,7 +234,7 @@ def refuse_collections(owner, **arrays):
             )
 
 
-def checked_rows(estimator, X, y, reset, dtype=None):
+def checked_rows(estimator, X, y, reset, dtype=None, numeric=False):
     """``validate_data`` of a fit's ``X`` and ``y``, with a lean path.
 
     Training rows (``dtype`` None) keep float32 or float64; a C- or
@@ -242,8 +242,11 @@ def checked_rows(estimator, X, y, reset, dtype=None):
     ``validate_data`` would make, without its overhead, which is most of a
     ``partial_fit`` on a few rows. Validation rows are converted to the
     training rows' ``dtype``. A column vector ``y`` becomes 1-D, with
-    scikit-learn's warning for training rows.
+    scikit-learn's warning for training rows. A regressor's ``y`` is
+    ``numeric``: float64 values (``refuse_labels``).
     """
+    if numeric:
+        refuse_labels(estimator, y)
     if (
         type(X) is np.ndarray
         and X.ndim == 2
@@ -252,10 +255,11 @@ def checked_rows(estimator, X, y, reset, dtype=None):
         and X.shape[1] >= 1
         and type(y) is np.ndarray
         and y.shape == (X.shape[0],)
-        and y.dtype.kind in "iubU"
+        and (y.dtype == np.float64 if numeric else y.dtype.kind in "iubU")
         and (reset or _known_columns(estimator, X))
         and dtype is None
         and all_finite(X)
+        and (not numeric or all_finite(y))
     ):
         if reset:
             estimator.n_features_in_ = X.shape[1]
@@ -267,12 +271,30 @@ def checked_rows(estimator, X, y, reset, dtype=None):
         y,
         accept_sparse=["csr", "csc"],
         multi_output=True,
+        y_numeric=numeric,
         dtype=(np.float64, np.float32) if dtype is None else dtype,
         reset=reset,
     )
+    if numeric:
+        y = y.astype(np.float64, copy=False)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=dtype is None)
     return X, y
+
+
+def refuse_labels(estimator, y):
+    """A ``ValueError`` for class labels (strings, objects that are not
+    numbers) given to a regressor as its ``y``."""
+    kind = getattr(np.asarray(y) if not sp.issparse(y) else y, "dtype", None)
+    if kind is not None and kind.kind in "USO":
+        try:
+            np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{type(estimator).__name__} predicts numbers, but y holds class "
+                "labels (strings or other objects): use MLPCostClassifier to "
+                "predict classes."
+            ) from None
 
 
 def _known_columns(estimator, X):
@@ -384,6 +406,68 @@ def partial_fit_binarizer(estimator, y, classes, given_weights):
     return binarizer
 
 
+class Values:
+    """A regressor's targets: the counterpart of the classifier's label
+    binarizer, with the parts of its interface a fit uses. The target rows
+    are the values themselves, one column per output.
+
+    Parameters
+    ----------
+    n_outputs : int
+        The number of target columns.
+    """
+
+    def __init__(self, n_outputs):
+        self.n_outputs = n_outputs
+        self.y_type_ = "continuous" if n_outputs == 1 else "continuous-multioutput"
+
+    def transform(self, y):
+        """The target rows ``(n_samples, n_outputs)`` of ``y``."""
+        y = np.asarray(y)
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def inverse_transform(self, outputs):
+        """Predictions from output rows: 1-D for one output, as scikit-learn's
+        ``MLPRegressor`` predicts (also for a ``y`` of one column)."""
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+
+def fit_values(estimator, y, spec):
+    """The ``Values`` of a regressor's fit, checking that a continued fit
+    has the previous fit's number of outputs."""
+    values = Values(1 if y.ndim == 1 else y.shape[1])
+    if spec.continuing and values.n_outputs != estimator.n_outputs_:
+        raise ValueError(
+            f"y has {values.n_outputs} output(s), but the fitted model has "
+            f"{estimator.n_outputs_}: a warm start and partial_fit continue a "
+            "network with the same outputs."
+        )
+    spec.cost.check_targets(y)
+    return values
+
+
+def value_rows(estimator, X, y, sample_weight, spec):
+    """A regressor's rows, checked: ``(values, X, Y, sample_weight)``, as
+    ``training_rows`` gives a classifier's."""
+    refuse_collections(estimator, X=X, y=y, sample_weight=sample_weight)
+    X, y = checked_rows(estimator, X, y, reset=not spec.continuing, numeric=True)
+    values = fit_values(estimator, y, spec)
+    dtype = estimator.theta_.dtype if spec.continuing else X.dtype
+    X = X.astype(dtype, copy=False)
+    Y = encode(values, y, dtype)
+    return values, X, Y, check_sample_weight(sample_weight, X.shape[0], dtype)
+
+
+def check_known_targets(binarizer, y_val):
+    """Validation targets the fit can encode: no unseen classes for a
+    classifier; values a regressor's cost takes."""
+    if isinstance(binarizer, Values):
+        return
+    unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
+    if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
+        raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
+
+
 def training_rows(estimator, X, y, sample_weight, spec, binarizer=None):
     """A fit's rows, checked: ``(binarizer, X, Y, sample_weight)``.
 
@@ -409,10 +493,9 @@ def validation_rows(estimator, binarizer, dtype, n_outputs, X_val, y_val, weight
         return None
     if X_val is None or y_val is None:
         raise ValueError("X_val and y_val must be given together.")
-    X_val, y_val = checked_rows(estimator, X_val, y_val, False, dtype)
-    unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
-    if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
-        raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
+    regressor = isinstance(binarizer, Values)
+    X_val, y_val = checked_rows(estimator, X_val, y_val, False, dtype, regressor)
+    check_known_targets(binarizer, y_val)
     Y_val = encode(binarizer, y_val, dtype)
     if Y_val.shape[1] != n_outputs:
         raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")

@@ -47,8 +47,15 @@ from ._codes import (
     ACT_LOGISTIC,
     ACT_RELU,
     ACT_TANH,
+    COST_ABSOLUTE_ERROR,
     COST_CROSS_ENTROPY,
+    COST_HUBER,
     COST_LOG_LIKELIHOOD,
+    COST_POISSON,
+    COST_QUADRATIC,
+    COST_SQUARED_ERROR,
+    OUTPUT_EXP,
+    OUTPUT_IDENTITY,
     OUTPUT_SOFTMAX,
 )
 from ._compiled import helper, inlined, kernel
@@ -78,6 +85,14 @@ class Targets(NamedTuple):
     Y: np.ndarray
     weights: np.ndarray
     has_weight: bool
+
+
+class CostCode(NamedTuple):
+    """A cost as the kernels see it: its ``code`` (``_codes``) and its one
+    ``parameter`` (the Huber threshold, the quantile; 0 for the others)."""
+
+    code: int
+    parameter: float
 
 
 class Net(NamedTuple):
@@ -558,11 +573,11 @@ def forward(X, csr, rows, theta, net, work, dropout, team, timers):
 def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
     """``output_cost_and_delta`` for a user's cost: jitted ``fn`` and ``fn_delta``.
 
-    Per sample, the output activations ``a`` (softmax or sigmoid of ``z``,
-    by ``output``) are formed here, then ``fn(a, y)`` gives the cost and
-    ``fn_delta(z, a, y)`` the error, Nielsen's interface; all three vectors
-    are float64. The length of the returned error is checked, since a wrong
-    one would be read out of bounds.
+    Per sample, the output activations ``a`` (softmax, sigmoid, identity or
+    exponential of ``z``, by ``output``) are formed here, then ``fn(a, y)``
+    gives the cost and ``fn_delta(z, a, y)`` the error, Nielsen's interface;
+    all three vectors are float64. The length of the returned error is
+    checked, since a wrong one would be read out of bounds.
     """
     n_rows, n_out = Z.shape
     z = np.empty(n_out)
@@ -578,6 +593,12 @@ def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
             _, total_exp = logsumexp(z, a)
             for j in range(n_out):
                 a[j] /= total_exp
+        elif output == OUTPUT_IDENTITY:
+            for j in range(n_out):
+                a[j] = z[j]
+        elif output == OUTPUT_EXP:
+            for j in range(n_out):
+                a[j] = np.exp(z[j])
         else:
             for j in range(n_out):
                 a[j] = sigmoid(z[j])
@@ -590,6 +611,59 @@ def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
         row_cost[i] = cost_i
         total += w * cost_i
     return total
+
+
+@helper
+def regression_cost_and_delta(code, parameter, z, y, w, delta):
+    """One row of ``output_cost_and_delta`` for a regression cost: returns
+    its cost and writes ``w * dC/dz`` to ``delta``, with ``r = z - y``.
+
+    Squared error and Poisson are scikit-learn's ``MLPRegressor`` losses,
+    computed as it computes them: the squared error's cost is the mean over
+    the outputs but its error is not divided by their number, and Poisson
+    sums over the outputs. The other costs are means over the outputs, error
+    included, so that their gradients are those of their costs.
+    """
+    n_out = z.shape[0]
+    cost_i = 0.0
+    if code == COST_SQUARED_ERROR:
+        for j in range(n_out):
+            r = z[j] - y[j]
+            cost_i += r * r
+            delta[j] = r * w
+        return 0.5 * cost_i / n_out
+    if code == COST_POISSON:
+        for j in range(n_out):
+            p = np.exp(z[j])
+            if y[j] != 0.0:
+                cost_i += y[j] * np.log(y[j] / p)
+            cost_i += p - y[j]
+            delta[j] = (p - y[j]) * w
+        return cost_i
+    scale = w / n_out
+    for j in range(n_out):
+        r = z[j] - y[j]
+        if code == COST_ABSOLUTE_ERROR:
+            cost_i += abs(r)
+            error = np.sign(r)
+        elif code == COST_HUBER:
+            if abs(r) <= parameter:
+                cost_i += 0.5 * r * r
+                error = r
+            else:
+                cost_i += parameter * (abs(r) - 0.5 * parameter)
+                error = parameter * np.sign(r)
+        else:  # COST_QUANTILE: the pinball loss at the quantile `parameter`
+            if r < 0.0:
+                cost_i -= parameter * r
+                error = -parameter
+            elif r > 0.0:
+                cost_i += (1.0 - parameter) * r
+                error = 1.0 - parameter
+            else:
+                error = 0.0
+        delta[j] = error * scale
+    return cost_i / n_out
 
 
 @kernel
@@ -610,8 +684,10 @@ def output_cost_and_delta(
     - quadratic (sigmoid): ``C = 1/2 sum_j (a_j - y_j)^2``,
       ``delta = (a - y) a (1 - a)``
 
-    with ``lse`` the log-sum-exp and ``sp`` the softplus. A user's cost
-    (``fn`` not None) is computed on the outputs that ``output`` selects.
+    with ``lse`` the log-sum-exp and ``sp`` the softplus; the regression
+    costs are in ``regression_cost_and_delta``. ``cost`` is a ``CostCode``.
+    A user's cost (``fn`` not None) is computed on the outputs that
+    ``output`` selects.
     """
     if fn is not None:
         return custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta)
@@ -621,13 +697,14 @@ def output_cost_and_delta(
     for i in range(n_rows):
         w = targets.weights[i] if targets.has_weight else 1.0
         cost_i = 0.0
-        if cost == COST_LOG_LIKELIHOOD:
+        code = cost.code
+        if code == COST_LOG_LIKELIHOOD:
             lse, total_exp = logsumexp(Z[i], delta[i])
             for j in range(n_out):
                 if Y[i, j] != 0.0:
                     cost_i += Y[i, j] * (lse - Z[i, j])
                 delta[i, j] = (delta[i, j] / total_exp - Y[i, j]) * w
-        elif cost == COST_CROSS_ENTROPY:
+        elif code == COST_CROSS_ENTROPY:
             for j in range(n_out):
                 z = Z[i, j]
                 y = Y[i, j]
@@ -640,12 +717,16 @@ def output_cost_and_delta(
                 if y != 0.0:
                     cost_i += y * (max(-z, 0.0) + tail)
                 delta[i, j] = (a - y) * w
-        else:
+        elif code == COST_QUADRATIC:
             for j in range(n_out):
                 a = sigmoid(Z[i, j])
                 r = a - Y[i, j]
                 cost_i += 0.5 * r * r
                 delta[i, j] = r * a * (1.0 - a) * w
+        else:
+            cost_i = regression_cost_and_delta(
+                code, cost.parameter, Z[i], Y[i], w, delta[i]
+            )
         row_cost[i] = cost_i
         total += w * cost_i
     return total

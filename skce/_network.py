@@ -87,7 +87,7 @@ class Network:
         Widths of every layer, input and output included.
     activation : {'identity', 'logistic', 'tanh', 'relu'}
         Activation of the hidden layers.
-    output : {'softmax', 'logistic'}
+    output : {'softmax', 'logistic', 'identity', 'exp'}
         What the output units compute from their logits.
     normalize : bool, default=False
         Whether ``predict_proba`` scales logistic outputs to sum to one (a
@@ -172,7 +172,7 @@ class Network:
             )
         if network.output != self.output:
             raise ValueError(
-                f"cost={cost!r} needs {network.output} outputs but the fitted "
+                f"The cost {cost!r} needs {network.output} outputs but the fitted "
                 f"network has {self.output} outputs. Set warm_start=False to "
                 "start a new network."
             )
@@ -260,6 +260,20 @@ class Network:
         finally:
             threads.close()
         return Z
+
+    def values(self, logits):
+        """A regressor's predicted values from the logits: the logits
+        themselves, their exponential or their sigmoid, by the output units,
+        one column per output."""
+        if self.output == "identity":
+            return logits
+        if self.output == "exp":
+            return np.exp(logits)
+        values = np.empty_like(logits)
+        probabilities(
+            self.net.output, False, logits, values, *_PROBABILITY_BOUNDS[values.dtype]
+        )
+        return values
 
     def probabilities(self, logits):
         """``predict_proba`` from the logits: softmax, ``[1 - a, a]`` for one

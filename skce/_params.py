@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import (
 from ._codes import ACTIVATION_CODES, SOLVERS
 from ._kernels import Penalty
 from ._network import WEIGHT_INITS
-from .costs import COSTS, Cost
+from .costs import COSTS, REGRESSION_COSTS, Cost, regression_cost
 
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 PENALTIES = ("l2", "l1", "elasticnet")
@@ -135,6 +135,15 @@ CONSTRAINTS = {
         ),
         f"a str among {sorted(COSTS)!r} or an instance of skce.costs.Cost",
     ),
+    "loss": (
+        lambda value: (
+            isinstance(value, Cost)
+            or (isinstance(value, str) and value in REGRESSION_COSTS)
+        ),
+        f"a str among {sorted(REGRESSION_COSTS)!r} or an instance of skce.costs.Cost",
+    ),
+    "quantile": _number("float", 0, 1, low_closed=False, high_closed=False),
+    "huber_threshold": _number("float", 0, None, low_closed=False),
     "solver": _options(*SOLVERS),
     "alpha": _number("float", 0, None),
     "penalty": (
@@ -189,14 +198,17 @@ def check_params(params, name):
     dropout rate of each hidden layer (float64).
     """
     for key, (check, text) in CONSTRAINTS.items():
+        if key not in params:  # a parameter of the other estimator
+            continue
         value = params[key]
         if not check(value):
             raise InvalidParameterError(
                 f"The {key!r} parameter of {name} must be {text}. "
                 f"Got {value!r} instead."
             )
-    if isinstance(params["cost"], Cost):
-        params["cost"].check()
+    for key in ("cost", "loss"):
+        if isinstance(params.get(key), Cost):
+            params[key].check()
     sizes = hidden_layer_sizes(params["hidden_layer_sizes"], name)
     rates = dropout_rates(params["dropout"], len(sizes), name)
     if params["solver"] == "lbfgs" and rates.any():
@@ -237,8 +249,15 @@ def penalty_strengths(penalty, alpha, l1_ratio):
     return Penalty(alpha * (1.0 - l1_ratio), alpha * l1_ratio)
 
 
-def resolve_cost(cost):
-    """The cost object for the ``cost`` parameter (a name or a Cost)."""
+def resolve_cost(params):
+    """The cost object of the classifier's ``cost`` parameter or of the
+    regressor's ``loss`` (a name, with its parameter, or a Cost)."""
+    if "loss" in params:
+        loss = params["loss"]
+        if isinstance(loss, Cost):
+            return loss
+        return regression_cost(loss, params["quantile"], params["huber_threshold"])
+    cost = params["cost"]
     return cost if isinstance(cost, Cost) else COSTS[cost]
 
 
@@ -345,13 +364,13 @@ def resolve(estimator, incremental, given_weights):
         hidden_layer_sizes=sizes,
         dropout_rates=rates,
         activation=params["activation"],
-        cost=resolve_cost(params["cost"]),
+        cost=resolve_cost(params),
         penalty=penalty_strengths(
             params["penalty"], params["alpha"], params["l1_ratio"]
         ),
         n_shards=n_shards(params["n_jobs"]),
         weight_init=params["weight_init"],
-        class_weight=params["class_weight"],
+        class_weight=params.get("class_weight"),
         random_state=params["random_state"],
         validation_fraction=params["validation_fraction"],
         incremental=incremental,

@@ -222,6 +222,17 @@ def fit_first_order(
                     dropout,
                 )
             if not np.isfinite(loss):
+                if config.early_stopping and state.validation_scores:
+                    # scikit-learn keeps the best epoch's weights here too.
+                    warn(
+                        f"Training diverged in epoch {state.n_iter + 1}: the loss "
+                        f"became {loss}. Stopping, with the weights of the best "
+                        "epoch on the validation set. Use a smaller "
+                        f"learning_rate_init (it is {config.learning_rate_init}) "
+                        "or scale the input data.",
+                        ConvergenceWarning,
+                    )
+                    break
                 raise ValueError(
                     f"Training diverged in epoch {state.n_iter + 1}: the loss "
                     f"became {loss}. Use a smaller learning_rate_init (it is "

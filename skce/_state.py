@@ -146,16 +146,14 @@ class TrainingState:
     # The rest are stored together in one private attribute.
     PRIVATE = "_training_state"
 
-    def fitted_attributes(self, binarizer, network):
-        """The estimator's fitted attributes after a fit of ``network`` on
-        the classes of ``binarizer`` that ended in this state."""
+    def fitted_attributes(self, network):
+        """The estimator's fitted attributes after a fit of ``network`` that
+        ended in this state, but those of the targets (the classes)."""
         values = vars(self).copy()
         public = {name: values.pop(key) for key, name in self.PUBLIC.items()}
         stream = values.pop("stream")
         values["random_state"] = None if stream is None else stream.get_state()
         return {
-            "classes_": binarizer.classes_,
-            "_label_binarizer": binarizer,
             "n_layers_": len(network.layer_units),
             "n_outputs_": network.n_outputs,
             "out_activation_": network.output,
@@ -209,7 +207,7 @@ def continued_state(estimator, network, spec):
     """
     fitted = estimator._network()
     fitted.check_theta(estimator.theta_)
-    fitted.check_continued_by(network, estimator.cost)
+    fitted.check_continued_by(network, spec.cost)
     return TrainingState.from_fitted(
         vars(estimator), spec.random_state, restart=spec.incremental
     )

@@ -1,4 +1,5 @@
-"""The costs an :class:`~skce.MLPCostClassifier` can minimize.
+"""The costs an :class:`~skce.MLPCostClassifier` or an
+:class:`~skce.MLPCostRegressor` can minimize.
 
 Each cost follows the interface of Nielsen's ``network2.py``: ``fn(a, y)``
 is the cost of output activations ``a`` for targets ``y``, and
@@ -20,6 +21,28 @@ With one output unit (binary targets) or several independent ones
 (multilabel targets) a softmax makes no sense, and ``"log_loss"`` becomes the
 binary cross-entropy on logistic outputs, as in scikit-learn's
 ``MLPClassifier``; :meth:`Cost.for_target` makes that switch.
+
+The regressor's costs (its ``loss=``), with ``r = z - y`` for ``n`` outputs:
+
+==================== ======== ================================ =================
+``loss=``            output   cost of one sample               output error δ
+==================== ======== ================================ =================
+``"squared_error"``  identity ½ Σ r² / n                       r
+``"poisson"``        exp      Σ [y ln(y / a) − y + a]          a − y
+``"absolute_error"`` identity Σ |r| / n                        sign(r) / n
+``"huber"``          identity Σ h(r) / n                       clip(r, −t, t) / n
+``"quantile"``       identity Σ max(−q r, (1 − q) r) / n       s(r) / n
+==================== ======== ================================ =================
+
+with ``h(r) = ½ r²`` where ``|r| ≤ t`` and ``t (|r| − ½ t)`` beyond, and
+``s(r) = −q`` where the target is above the prediction, ``1 − q`` below.
+
+The first two are scikit-learn's ``MLPRegressor`` losses, computed as it
+computes them, including that the squared error's cost is a mean over the
+outputs while its error δ is not: with several outputs its gradient is
+``n`` times that of its cost, as in scikit-learn. The other three are
+consistent means. ``t`` is :class:`HuberCost`'s ``threshold`` and ``q``
+:class:`QuantileCost`'s ``quantile``.
 
 Your own cost
 -------------
@@ -64,21 +87,36 @@ import numpy as np
 from numba.extending import is_jitted
 
 from ._codes import (
+    COST_ABSOLUTE_ERROR,
     COST_CROSS_ENTROPY,
     COST_CUSTOM,
+    COST_HUBER,
     COST_LOG_LIKELIHOOD,
+    COST_POISSON,
     COST_QUADRATIC,
+    COST_QUANTILE,
+    COST_SQUARED_ERROR,
     OUTPUT_CODES,
 )
-from ._kernels import Targets, output_cost_and_delta
+from ._kernels import CostCode, Targets, output_cost_and_delta
 
 __all__ = [
     "COSTS",
+    "REGRESSION_COSTS",
+    "AbsoluteErrorCost",
     "Cost",
     "CrossEntropyCost",
+    "HuberCost",
     "LogLikelihoodCost",
+    "PoissonCost",
     "QuadraticCost",
+    "QuantileCost",
+    "SquaredErrorCost",
 ]
+
+# The output activations of a classifier's costs; the others predict values.
+CLASS_OUTPUTS = ("softmax", "logistic")
+CLASS_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
 
 class Cost:
@@ -89,25 +127,35 @@ class Cost:
     y)`` and ``delta(z, a, y)`` as Numba-jitted static methods for one
     sample; see the module documentation for an example.
 
+    A cost with ``"identity"`` or ``"exp"`` outputs predicts values, and
+    only an :class:`~skce.MLPCostRegressor` trains on it; a cost with
+    logistic outputs can also be given to the regressor, for targets in
+    [0, 1].
+
     Attributes
     ----------
     name : str
         A short name (for built-in costs, the string users pass as
-        ``cost=``).
-    output_activation : {"softmax", "logistic"}
+        ``cost=`` or ``loss=``).
+    output_activation : {"softmax", "logistic", "identity", "exp"}
         Activation of the output layer that goes with this cost.
     code : int or None
         The integer that selects a built-in cost inside the kernels.
+    parameter : float
+        The built-in cost's one parameter, passed to the kernels (0 if none).
     """
 
     name = None
     output_activation = None
     code = None
+    parameter = 0.0
 
     @property
     def kernel_code(self):
-        """The kernels' code of this cost: ``code``, or ``COST_CUSTOM``."""
-        return COST_CUSTOM if self.code is None else self.code
+        """The kernels' ``CostCode``: ``code`` (or ``COST_CUSTOM``) and
+        ``parameter``."""
+        code = COST_CUSTOM if self.code is None else self.code
+        return CostCode(code, float(self.parameter))
 
     def kernel_functions(self):
         """``(fn, delta)`` for the kernels: None for built-in costs."""
@@ -117,10 +165,10 @@ class Cost:
 
     def check(self):
         """Raise a ``TypeError`` unless this cost follows the protocol."""
-        if self.output_activation not in ("softmax", "logistic"):
+        if self.output_activation not in OUTPUT_CODES:
             raise TypeError(
-                f"{type(self).__name__}.output_activation must be 'softmax' or "
-                f"'logistic', got {self.output_activation!r}."
+                f"{type(self).__name__}.output_activation must be one of "
+                f"{sorted(OUTPUT_CODES)}, got {self.output_activation!r}."
             )
         if self.code is None:
             for method in ("fn", "delta"):
@@ -152,8 +200,10 @@ class Cost:
         """
         a, y, one_sample = _as_rows(a, y)
         with np.errstate(divide="ignore"):
-            if self.output_activation == "softmax":
+            if self.output_activation in ("softmax", "exp"):
                 z = np.log(a)
+            elif self.output_activation == "identity":
+                z = a
             else:
                 z = np.log(a) - np.log1p(-a)
         cost = self._evaluate(z, y)[0]
@@ -207,7 +257,19 @@ class Cost:
                 f"The cost {type(self).__name__} has softmax outputs, which need a "
                 f"multiclass target; the target is {target_type}."
             )
+        if self.output_activation not in CLASS_OUTPUTS and target_type in (
+            CLASS_TARGETS
+        ):
+            raise ValueError(
+                f"The cost {type(self).__name__} has {self.output_activation} "
+                "outputs, which predict values, not classes: use it with "
+                "MLPCostRegressor."
+            )
         return self
+
+    def check_targets(self, Y):
+        """Raise a ``ValueError`` for target values this cost cannot take
+        (``Y`` the encoded targets); every value is fine by default."""
 
     def _evaluate(self, z, y):
         n_samples = z.shape[0]
@@ -247,9 +309,10 @@ class LogLikelihoodCost(Cost):
     code = COST_LOG_LIKELIHOOD
 
     def for_target(self, target_type):
-        """Cross-entropy on logistic units unless the target is multiclass."""
-        if target_type == "multiclass":
-            return self
+        """Cross-entropy on logistic units unless the target is multiclass;
+        values, which are no classes, are refused."""
+        if target_type == "multiclass" or target_type.startswith("continuous"):
+            return super().for_target(target_type)
         return COSTS["cross_entropy"]
 
 
@@ -283,6 +346,167 @@ COSTS = {
     cost.name: cost
     for cost in (LogLikelihoodCost(), CrossEntropyCost(), QuadraticCost())
 }
+
+
+class SquaredErrorCost(Cost):
+    """Identity outputs with half the squared error: ``loss="squared_error"``.
+
+    :math:`C = \\tfrac{1}{2n} \\sum_j (z_j - y_j)^2`,
+    :math:`\\delta = z - y`: scikit-learn's ``MLPRegressor`` loss, whose
+    cost is a mean over the ``n`` outputs but whose error is not divided by
+    ``n``.
+    """
+
+    name = "squared_error"
+    output_activation = "identity"
+    code = COST_SQUARED_ERROR
+
+
+class PoissonCost(Cost):
+    """Exponential outputs with half the Poisson deviance: ``loss="poisson"``.
+
+    :math:`C = \\sum_j [y_j \\ln(y_j / a_j) - y_j + a_j]` with
+    :math:`a = e^z`, :math:`\\delta = a - y`, as in scikit-learn's
+    ``MLPRegressor``. The predictions are positive; the targets must not be
+    negative.
+    """
+
+    name = "poisson"
+    output_activation = "exp"
+    code = COST_POISSON
+
+    def check_targets(self, Y):
+        """Refuse negative targets: a Poisson cost has no value there."""
+        if np.any(Y < 0):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets; y has negative values."
+            )
+
+
+class AbsoluteErrorCost(Cost):
+    """Identity outputs with the absolute error: ``loss="absolute_error"``.
+
+    :math:`C = \\tfrac1n \\sum_j |z_j - y_j|`,
+    :math:`\\delta = \\operatorname{sign}(z - y) / n`: the median
+    regression, robust to outliers in ``y``.
+    """
+
+    name = "absolute_error"
+    output_activation = "identity"
+    code = COST_ABSOLUTE_ERROR
+
+
+class _ParameterCost(Cost):
+    """A built-in cost with one parameter, which it is equal and hashed by."""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.parameter!r})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.parameter == other.parameter
+
+    def __hash__(self):
+        return hash((type(self), self.parameter))
+
+
+class HuberCost(_ParameterCost):
+    """Identity outputs with the Huber cost: ``loss="huber"``.
+
+    Per output, :math:`\\tfrac12 r^2` where :math:`|r| \\le t` and
+    :math:`t(|r| - \\tfrac12 t)` beyond, averaged over the outputs;
+    :math:`\\delta = \\operatorname{clip}(r, -t, t) / n`. Squared error
+    for small residuals, absolute error for large ones.
+
+    Parameters
+    ----------
+    threshold : float, default=1.0
+        Where the cost turns from quadratic to linear, in the units of ``y``
+        (the regressor's ``huber_threshold``). Must be positive.
+    """
+
+    name = "huber"
+    output_activation = "identity"
+    code = COST_HUBER
+
+    def __init__(self, threshold=1.0):
+        self.parameter = threshold
+
+    @property
+    def threshold(self):
+        return self.parameter
+
+    def check(self):
+        """Also refuse a threshold that is not a positive number."""
+        if not _positive_finite(self.parameter):
+            raise ValueError(
+                f"The Huber threshold must be a positive number, got "
+                f"{self.parameter!r}."
+            )
+        return super().check()
+
+
+class QuantileCost(_ParameterCost):
+    """Identity outputs with the pinball cost of a quantile: ``loss="quantile"``.
+
+    Per output, :math:`q (y - z)` where :math:`y > z` and :math:`(1 - q)(z -
+    y)` where :math:`y < z`, averaged over the outputs; its minimum is the
+    conditional ``q``-quantile of ``y``. Two fits at ``q`` and ``1 - q``
+    give a prediction interval.
+
+    Parameters
+    ----------
+    quantile : float, default=0.5
+        The quantile ``q`` in (0, 1) (the regressor's ``quantile``); 0.5 is
+        the median, half the absolute error.
+    """
+
+    name = "quantile"
+    output_activation = "identity"
+    code = COST_QUANTILE
+
+    def __init__(self, quantile=0.5):
+        self.parameter = quantile
+
+    @property
+    def quantile(self):
+        return self.parameter
+
+    def check(self):
+        """Also refuse a quantile outside (0, 1)."""
+        if not (_positive_finite(self.parameter) and self.parameter < 1):
+            raise ValueError(
+                f"The quantile must be a number in (0, 1), got {self.parameter!r}."
+            )
+        return super().check()
+
+
+def _positive_finite(value):
+    return (
+        isinstance(value, int | float | np.floating | np.integer)
+        and not isinstance(value, bool | np.bool_)
+        and np.isfinite(value)
+        and value > 0
+    )
+
+
+#: The names the regressor's ``loss`` takes; the two with a parameter are
+#: made by ``regression_cost``.
+REGRESSION_COSTS = {
+    "squared_error": SquaredErrorCost,
+    "poisson": PoissonCost,
+    "absolute_error": AbsoluteErrorCost,
+    "huber": HuberCost,
+    "quantile": QuantileCost,
+}
+
+
+def regression_cost(name, quantile, huber_threshold):
+    """The checked cost of the regressor's ``loss`` name and parameters."""
+    if name == "huber":
+        return HuberCost(huber_threshold).check()
+    if name == "quantile":
+        return QuantileCost(quantile).check()
+    return REGRESSION_COSTS[name]()
 
 
 def _as_rows(values, y):
