@@ -285,10 +285,12 @@ def checked_rows(estimator, X, y, reset, dtype=None, numeric=False):
 def refuse_labels(estimator, y):
     """A ``ValueError`` for class labels (strings, objects that are not
     numbers) given to a regressor as its ``y``."""
-    kind = getattr(np.asarray(y) if not sp.issparse(y) else y, "dtype", None)
-    if kind is not None and kind.kind in "USO":
+    if sp.issparse(y):
+        return
+    values = np.asarray(y)
+    if values.dtype.kind in "USO":
         try:
-            np.asarray(y, dtype=np.float64)
+            values.astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError(
                 f"{type(estimator).__name__} predicts numbers, but y holds class "

@@ -1,4 +1,5 @@
-"""``DaskMLPCostClassifier``: one model trained across a Dask cluster.
+"""``DaskMLPCostClassifier`` and ``DaskMLPCostRegressor``: one model trained
+across a Dask cluster.
 
 Needs the ``dask`` extra (``pip install "skce[dask]"``). The training rows
 stay on the workers; see :doc:`/scaling` ("One model across a cluster")
@@ -17,13 +18,139 @@ from distributed import default_client
 
 from . import _cluster
 from ._data import check_class_weight, class_weights, require_two_classes
-from ._estimator import FITTED_ATTRIBUTES, MLPCostClassifier
-from ._inputs import check_same_classes, check_two_classes, fit_binarizer
+from ._estimator import MLPCostClassifier
+from ._inputs import (
+    Values,
+    check_same_classes,
+    check_two_classes,
+    fit_binarizer,
+    fit_values,
+)
+from ._regressor import MLPCostRegressor
 
-__all__ = ["DaskMLPCostClassifier"]
+__all__ = ["DaskMLPCostClassifier", "DaskMLPCostRegressor"]
 
 
-class DaskMLPCostClassifier(MLPCostClassifier):
+class _OnCluster:
+    """What both Dask estimators share: the client, cloning and pickling
+    without it, ``to_local``, the training rows on the workers (all but
+    their targets, ``_cluster_targets``) and prediction by partition."""
+
+    #: The in-memory estimator this one trains as.
+    _local_class = None
+
+    # -- the client ---------------------------------------------------------
+
+    @property
+    def client_(self):
+        """The Dask client of this model: ``client`` or the default one."""
+        if self.client is not None:
+            client = self.client
+        else:
+            try:
+                client = default_client()
+            except ValueError:
+                raise ValueError(
+                    "No Dask client: pass one as client=..., or start one "
+                    "(distributed.Client) before fitting."
+                ) from None
+        if client.status in ("closed", "closing"):
+            raise ValueError(
+                "The Dask client is closed: pass an open client as client=... "
+                "or start one (distributed.Client) before fitting."
+            )
+        return client
+
+    def __sklearn_clone__(self):
+        # The client is a handle to shared resources, not state: the clone
+        # gets the same client, never a copy of it.
+        client, self.client = self.client, None
+        try:
+            twin = super().__sklearn_clone__()
+        finally:
+            self.client = client
+        twin.client = client
+        return twin
+
+    def __getstate__(self):
+        # A client holds sockets and threads: it is never saved.
+        return {**super().__getstate__(), "client": None}
+
+    def to_local(self):
+        """This model as the plain in-memory estimator.
+
+        Same parameters (but ``client`` and ``sync_every``) and fitted
+        attributes, copied; for use without Dask, ONNX export and the like.
+        """
+        params = self.get_params(deep=False)
+        del params["client"], params["sync_every"]
+        local = self._local_class(**params)
+        for name in self._fitted_attributes:
+            if name in vars(self):
+                value = vars(self)[name]
+                local.__dict__[name] = value.copy() if hasattr(value, "copy") else value
+        return local
+
+    @property
+    def partial_fit(self):
+        name = self._local_class.__name__
+        raise AttributeError(
+            f"{type(self).__name__} has no partial_fit: stream the blocks of a "
+            f"dask array through dask_ml.wrappers.Incremental({name}())."
+        )
+
+    # -- fit ----------------------------------------------------------------
+
+    def _training_data(self, X, y, sample_weight, spec, binarizer):
+        """The rows of ``X`` and ``y`` (and ``sample_weight``) where they are,
+        prepared once on the workers that hold them."""
+        _check_sync_every(self.sync_every, type(self).__name__)
+        client = self.client_
+        names = getattr(X, "columns", None)
+        X, y, sample_weight = _aligned_collections(X, y, sample_weight, client, self)
+        if spec.continuing:
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+        else:
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            if names is not None and all(isinstance(name, str) for name in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+        binarizer, per_class = self._cluster_targets(y, spec)
+        if spec.continuing:
+            dtype = self.theta_.dtype
+        else:
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        partitions, summaries = _cluster.persist_partitions(
+            client, _partitions(X, y, sample_weight), binarizer, dtype, per_class
+        )
+        return _DistributedData(
+            client, binarizer, dtype, X.shape[1], partitions, summaries, self
+        )
+
+    # -- predict ------------------------------------------------------------
+
+    def _by_partition(self, X):
+        """A dask collection as a dask array, and the plain model that
+        predicts its partitions (which carry no column names: they are checked
+        here, once)."""
+        names = getattr(X, "columns", None)
+        local = self.to_local()
+        expected = vars(self).get("feature_names_in_")
+        if names is not None and expected is not None:
+            if list(names) != list(expected):
+                raise ValueError(
+                    "The feature names should match those that were passed "
+                    f"during fit: got {list(names)}, fitted with {list(expected)}."
+                )
+        local.__dict__.pop("feature_names_in_", None)
+        return _as_dask_array(X, "X"), local
+
+
+class DaskMLPCostClassifier(_OnCluster, MLPCostClassifier):
     """``MLPCostClassifier`` trained on data that stay on a Dask cluster.
 
     Takes every parameter of :class:`~skce.MLPCostClassifier` with the same
@@ -127,94 +254,18 @@ class DaskMLPCostClassifier(MLPCostClassifier):
         self.client = client
         self.sync_every = sync_every
 
-    # -- the client ---------------------------------------------------------
+    _local_class = MLPCostClassifier
 
-    @property
-    def client_(self):
-        """The Dask client of this model: ``client`` or the default one."""
-        if self.client is not None:
-            client = self.client
-        else:
-            try:
-                client = default_client()
-            except ValueError:
-                raise ValueError(
-                    "No Dask client: pass one as client=..., or start one "
-                    "(distributed.Client) before fitting."
-                ) from None
-        if client.status in ("closed", "closing"):
-            raise ValueError(
-                "The Dask client is closed: pass an open client as client=... "
-                "or start one (distributed.Client) before fitting."
-            )
-        return client
-
-    def __sklearn_clone__(self):
-        # The client is a handle to shared resources, not state: the clone
-        # gets the same client, never a copy of it.
-        client, self.client = self.client, None
-        try:
-            twin = super().__sklearn_clone__()
-        finally:
-            self.client = client
-        twin.client = client
-        return twin
-
-    def __getstate__(self):
-        # A client holds sockets and threads: it is never saved.
-        return {**super().__getstate__(), "client": None}
-
-    def to_local(self):
-        """This model as a plain :class:`~skce.MLPCostClassifier`.
-
-        Same parameters (but ``client`` and ``sync_every``) and fitted
-        attributes, copied; for use without Dask, ONNX export and the like.
-        """
-        params = self.get_params(deep=False)
-        del params["client"], params["sync_every"]
-        local = MLPCostClassifier(**params)
-        for name in FITTED_ATTRIBUTES:
-            if name in vars(self):
-                value = vars(self)[name]
-                local.__dict__[name] = value.copy() if hasattr(value, "copy") else value
-        return local
-
-    @property
-    def partial_fit(self):
-        raise AttributeError(
-            "DaskMLPCostClassifier has no partial_fit: stream the blocks of a "
-            "dask array through dask_ml.wrappers.Incremental(MLPCostClassifier())."
-        )
-
-    # -- fit ----------------------------------------------------------------
-
-    def _training_data(self, X, y, sample_weight, spec, binarizer):
-        """The rows of ``X`` and ``y`` (and ``sample_weight``) where they are,
-        prepared once on the workers that hold them."""
-        _check_sync_every(self.sync_every, type(self).__name__)
-        client = self.client_
-        names = getattr(X, "columns", None)
-        X, y, sample_weight = _aligned_collections(X, y, sample_weight, client)
-        if spec.continuing:
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
-        else:
-            self.n_features_in_ = X.shape[1]
-            self.__dict__.pop("feature_names_in_", None)
-            if names is not None and all(isinstance(name, str) for name in names):
-                self.feature_names_in_ = np.asarray(names, dtype=object)
+    def _cluster_targets(self, y, spec):
+        """The label binarizer of the distributed labels, and the weight of
+        each class (None: no class weights)."""
         labels, counts = dask.compute(*da.unique(y, return_counts=True))
         if spec.continuing:
             check_same_classes(labels, self.classes_)
             binarizer = self._label_binarizer
-            dtype = self.theta_.dtype
         else:
             binarizer, _ = fit_binarizer(labels)
             check_two_classes(binarizer.classes_, self)
-            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         per_class = None
         if spec.class_weight is not None:
             check_class_weight(spec.class_weight, binarizer, spec.incremental)
@@ -222,12 +273,7 @@ class DaskMLPCostClassifier(MLPCostClassifier):
             per_class = class_weights(
                 spec.class_weight, binarizer.classes_, present, counts
             )
-        partitions, summaries = _cluster.persist_partitions(
-            client, _partitions(X, y, sample_weight), binarizer, dtype, per_class
-        )
-        return _DistributedData(
-            client, binarizer, dtype, X.shape[1], partitions, summaries, self
-        )
+        return binarizer, per_class
 
     # -- predict ------------------------------------------------------------
 
@@ -256,22 +302,6 @@ class DaskMLPCostClassifier(MLPCostClassifier):
             drop_axis=1,
         )
 
-    def _by_partition(self, X):
-        """A dask collection as a dask array, and the plain model that
-        predicts its partitions (which carry no column names: they are checked
-        here, once)."""
-        names = getattr(X, "columns", None)
-        local = self.to_local()
-        expected = vars(self).get("feature_names_in_")
-        if names is not None and expected is not None:
-            if list(names) != list(expected):
-                raise ValueError(
-                    "The feature names should match those that were passed "
-                    f"during fit: got {list(names)}, fitted with {list(expected)}."
-                )
-        local.__dict__.pop("feature_names_in_", None)
-        return _as_dask_array(X, "X"), local
-
     def predict_log_proba(self, X):
         """Logarithms of ``predict_proba``; a dask array for dask input."""
         if not _is_dask(X):
@@ -279,20 +309,124 @@ class DaskMLPCostClassifier(MLPCostClassifier):
         return da.log(self.predict_proba(X))
 
 
-# The parameters are MLPCostClassifier's plus two: scikit-learn reads them
-# from the signature, and one list of them (the parent's) is kept.
-_parent = inspect.signature(MLPCostClassifier.__init__)
-DaskMLPCostClassifier.__init__.__signature__ = _parent.replace(
-    parameters=[
-        *_parent.parameters.values(),
-        inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
-        inspect.Parameter("sync_every", inspect.Parameter.KEYWORD_ONLY, default=0.25),
-    ]
-)
+class DaskMLPCostRegressor(_OnCluster, MLPCostRegressor):
+    """``MLPCostRegressor`` trained on data that stay on a Dask cluster.
+
+    Takes every parameter of :class:`~skce.MLPCostRegressor` with the same
+    meaning, plus ``client`` and ``sync_every``, and trains as
+    :class:`DaskMLPCostClassifier` does: 'lbfgs' and 'gd' exactly (the sums
+    over rows are computed per partition and added in partition order),
+    'sgd' and 'adam' by local SGD with the in-memory hyper-parameters. ``y``
+    may have several columns.
+
+    Parameters
+    ----------
+    loss, hidden_layer_sizes, activation, **params
+        As for :class:`~skce.MLPCostRegressor`. ``n_jobs`` is not used.
+
+    client : distributed.Client, default=None
+        The client of the cluster to train on; None: the default client at
+        fit time. Not saved with the model.
+
+    sync_every : int or float, default=0.25
+        Epochs of local SGD between two averages of the partitions' copies,
+        as for :class:`DaskMLPCostClassifier`.
+
+    Attributes
+    ----------
+    client_ : distributed.Client
+        The client used to fit (``client``, or the default client).
+
+    Other attributes are those of :class:`~skce.MLPCostRegressor`.
+
+    Notes
+    -----
+    Early stopping needs a validation set given to ``fit`` (``X_val`` and
+    ``y_val``). ``partial_fit`` is not offered, and sparse input is not
+    supported.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client, LocalCluster
+    >>> import dask.array as da
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skce.dask import DaskMLPCostRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X, y = da.from_array(scale(X), chunks=250), da.from_array(y, chunks=250)
+    >>> cluster = LocalCluster(n_workers=2, processes=False, dashboard_address=":0")
+    >>> with cluster, Client(cluster):
+    ...     reg = DaskMLPCostRegressor("huber", (), huber_threshold=30.0,
+    ...                                solver="lbfgs", max_iter=1000).fit(X, y)
+    ...     predicted = reg.predict(X[:5]).compute()
+    >>> predicted.shape
+    (5,)
+    >>> type(reg.to_local()).__name__
+    'MLPCostRegressor'
+    """
+
+    _local_class = MLPCostRegressor
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        client=None,
+        sync_every=0.25,
+        **params,
+    ):
+        super().__init__(loss, hidden_layer_sizes, activation, **params)
+        self.client = client
+        self.sync_every = sync_every
+
+    def _cluster_targets(self, y, spec):
+        """The ``Values`` of the distributed targets; no class weights."""
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} predicts numbers, but y has dtype "
+                f"{y.dtype}: use DaskMLPCostClassifier to predict classes."
+            )
+        return fit_values(self, y, spec), None
+
+    def predict(self, X):
+        """Predicted values; a dask array for dask input (lazily)."""
+        if not _is_dask(X):
+            return super().predict(X)
+        X, local = self._by_partition(X)
+        if self.n_outputs_ == 1:
+            return X.map_blocks(
+                _predict_partition, local, dtype=self.theta_.dtype, drop_axis=1
+            )
+        return X.map_blocks(
+            _predict_partition,
+            local,
+            dtype=self.theta_.dtype,
+            chunks=(X.chunks[0], (self.n_outputs_,)),
+        )
+
+
+# The parameters are those of the in-memory estimator plus two: scikit-learn
+# reads them from the signature, and one list of them (the parent's) is kept.
+for _estimator, _parent in (
+    (DaskMLPCostClassifier, MLPCostClassifier),
+    (DaskMLPCostRegressor, MLPCostRegressor),
+):
+    _signature = inspect.signature(_parent.__init__)
+    _estimator.__init__.__signature__ = _signature.replace(
+        parameters=[
+            *_signature.parameters.values(),
+            inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+            inspect.Parameter(
+                "sync_every", inspect.Parameter.KEYWORD_ONLY, default=0.25
+            ),
+        ]
+    )
 
 
 class _DistributedData:
-    """The training rows of a ``DaskMLPCostClassifier`` fit (see ``_data``)."""
+    """The training rows of a Dask estimator's fit (see ``_data``)."""
 
     def __init__(
         self, client, binarizer, dtype, n_features, partitions, summaries, est
@@ -301,7 +435,6 @@ class _DistributedData:
         self.binarizer = binarizer
         self.dtype = np.dtype(dtype)
         self.n_features = n_features
-        self.n_outputs = 1 if len(binarizer.classes_) == 2 else len(binarizer.classes_)
         self.partitions = partitions
         self.summaries = summaries
         self.sync_every = est.sync_every
@@ -309,12 +442,17 @@ class _DistributedData:
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
             )
-        require_two_classes(np.logical_or.reduce([s[2] for s in summaries]))
+        if isinstance(binarizer, Values):
+            self.n_outputs = binarizer.n_outputs
+        else:
+            classes = len(binarizer.classes_)
+            self.n_outputs = 1 if classes == 2 else classes
+            require_two_classes(np.logical_or.reduce([s[2] for s in summaries]))
 
     def hold_out(self, fraction, random_state):
         raise ValueError(
-            "early_stopping=True needs a validation set with "
-            "DaskMLPCostClassifier: pass X_val and y_val to fit. Holding out "
+            "early_stopping=True needs a validation set with the Dask "
+            "estimators: pass X_val and y_val to fit. Holding out "
             "a random fraction of distributed rows would move rows between "
             "workers."
         )
@@ -394,12 +532,14 @@ def _as_dask_array(value, name, lengths=True):
     return array
 
 
-def _aligned_collections(X, y, sample_weight, client):
-    """X, y and the weights as dask arrays with the same row partitions."""
+def _aligned_collections(X, y, sample_weight, client, owner):
+    """X, y and the weights as dask arrays with the same row partitions; ``y``
+    of several columns for a regressor only."""
+    name = type(owner).__name__
     if sp.issparse(X) or (
         isinstance(X, da.Array) and not isinstance(X._meta, np.ndarray)
     ):
-        raise TypeError("DaskMLPCostClassifier does not support sparse input.")
+        raise TypeError(f"{name} does not support sparse input.")
     if not _is_dask(X):
         X = np.asarray(X)
         n_workers = max(len(client.scheduler_info()["workers"]), 1)
@@ -432,9 +572,10 @@ def _aligned_collections(X, y, sample_weight, client):
     y = aligned_like_X(y, "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
+    regressor = isinstance(owner, MLPCostRegressor)
+    if y.ndim != 1 and not (regressor and y.ndim == 2):
         raise ValueError(
-            "DaskMLPCostClassifier supports single-label targets only: y must be "
+            f"{name} supports single-label targets only: y must be "
             f"1-dimensional, got shape {y.shape}."
         )
     sample_weight = aligned_like_X(sample_weight, "sample_weight")

@@ -1,4 +1,5 @@
-"""Export a fitted :class:`~skce.MLPCostClassifier` to ONNX.
+"""Export a fitted :class:`~skce.MLPCostClassifier` or
+:class:`~skce.MLPCostRegressor` to ONNX.
 
 Importing this module registers a converter with skl2onnx, so that the usual
 call converts the estimator, alone or inside a ``Pipeline``::
@@ -12,8 +13,11 @@ The graph has two outputs, ``label`` and ``probabilities``, equal to
 ``predict`` and ``predict_proba`` (to float rounding) for every cost and
 activation and for binary, multiclass and multilabel targets: softmax outputs
 for the log-likelihood cost; sigmoid outputs otherwise, scaled to sum to one
-for a multiclass target, as in ``predict_proba``. The graph computes in
-float32 for float32 input and in float64 for float64 input.
+for a multiclass target, as in ``predict_proba``. A regressor's graph has
+one output, ``variable`` (``n_samples x n_outputs``, as skl2onnx gives every
+regressor), equal to ``predict``: the logits, their exponential for the
+Poisson cost, or their sigmoid. The graph computes in float32 for float32
+input and in float64 for float64 input.
 
 skl2onnx and onnxruntime come with the ``onnx`` extra:
 ``pip install "skce[onnx]"``.
@@ -27,6 +31,7 @@ try:
     from skl2onnx.common.data_types import Int64TensorType, guess_proto_type
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
     )
     from skl2onnx.common.utils_classifier import get_label_classes
     from skl2onnx.proto import onnx_proto
@@ -37,11 +42,13 @@ except ImportError as error:  # pragma: no cover - depends on the install
     ) from error
 
 from ._estimator import MLPCostClassifier
+from ._regressor import MLPCostRegressor
 
-__all__ = ["ALIAS"]
+__all__ = ["ALIAS", "REGRESSOR_ALIAS"]
 
-#: The name under which skl2onnx knows the estimator.
+#: The names under which skl2onnx knows the estimators.
 ALIAS = "SkceMLPCostClassifier"
+REGRESSOR_ALIAS = "SkceMLPCostRegressor"
 
 # ONNX operators of the hidden activations ("identity" needs none).
 _HIDDEN_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
@@ -156,21 +163,45 @@ def _labels(graph, model, proba, output, classes):
     return graph.node("Gather", [table, index], output, axis=0)
 
 
-def _convert(scope, operator, container):
-    model = operator.raw_operator
+def _graph(scope, operator, container):
     if container.target_opset is not None and container.target_opset < _MIN_OPSET:
         raise RuntimeError(
             f"skce's ONNX converter needs target_opset >= {_MIN_OPSET}, got "
             f"{container.target_opset}."
         )
     double = guess_proto_type(operator.inputs[0].type) == onnx_proto.TensorProto.DOUBLE
-    graph = _Graph(scope, container, double)
+    return _Graph(scope, container, double)
+
+
+def _convert(scope, operator, container):
+    model = operator.raw_operator
+    graph = _graph(scope, operator, container)
     z = _logits(graph, model, operator.inputs[0].full_name)
     proba = _probabilities(graph, model, z, operator.outputs[1].full_name)
     classes = np.asarray(get_label_classes(scope, model))
     _labels(graph, model, proba, operator.outputs[0].full_name, classes)
 
 
+def _regressor_shapes(operator):
+    check_is_fitted(operator.raw_operator)
+    calculate_linear_regressor_output_shapes(operator)
+
+
+# A regressor's output units, from the logits (predict's ``Network.values``).
+_VALUE_OPS = {"identity": "Identity", "exp": "Exp", "logistic": "Sigmoid"}
+
+
+def _convert_regressor(scope, operator, container):
+    model = operator.raw_operator
+    graph = _graph(scope, operator, container)
+    z = _logits(graph, model, operator.inputs[0].full_name)
+    op = _VALUE_OPS[model.out_activation_]
+    graph.node(op, [z], operator.outputs[0].full_name)
+
+
+update_registered_converter(
+    MLPCostRegressor, REGRESSOR_ALIAS, _regressor_shapes, _convert_regressor
+)
 update_registered_converter(
     MLPCostClassifier,
     ALIAS,

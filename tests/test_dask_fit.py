@@ -97,9 +97,9 @@ class _Blockwise(Problem):
         return add_shard_sums(network.net, sums, parts, grad, bias_sums)
 
 
-def blockwise_reference(params, X, y, sample_weight, chunks):
-    """``MLPCostClassifier`` fitted in this process on the blocks ``chunks``."""
-    clf = MLPCostClassifier(**params)
+def blockwise_reference(params, X, y, sample_weight, chunks, kind=MLPCostClassifier):
+    """``kind`` fitted in this process on the blocks ``chunks``."""
+    clf = kind(**params)
     bounds = list(zip(np.cumsum([0, *chunks[:-1]]), np.cumsum(chunks), strict=True))
     make_data = clf._training_data
 

@@ -173,3 +173,45 @@ def test_an_old_opset_is_refused_by_name(digits):
     clf = MLPCostClassifier((5,), max_iter=5, random_state=0).fit(X, y)
     with pytest.raises(RuntimeError, match="target_opset >= 13"):
         to_onnx(clf, X[:1].astype(np.float32), target_opset=12)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "loss", ["squared_error", "poisson", "absolute_error", "huber", "quantile"]
+)
+@quiet
+def test_the_regressor_exports_its_predictions(loss, dtype, n_outputs):
+    from skce import MLPCostRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5)).astype(dtype)
+    Y = np.c_[np.exp(0.3 * X[:, 0]), np.abs(X[:, 1])][:, :n_outputs]
+    y = Y if n_outputs > 1 else Y[:, 0]
+    reg = MLPCostRegressor(loss, (12, 8), activation="tanh", max_iter=30).fit(X, y)
+    onx = to_onnx(reg, X[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (values,) = session.run(None, {session.get_inputs()[0].name: X})
+    assert values.dtype == dtype and values.shape == (200, n_outputs)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(
+        values, reg.predict(X).reshape(200, -1), rtol=tolerance, atol=tolerance
+    )
+
+
+@quiet
+def test_a_regressor_in_a_pipeline_exports():
+    from skce import MLPCostRegressor
+
+    rng = np.random.RandomState(1)
+    X = rng.normal(loc=5, scale=3, size=(100, 4)).astype(np.float32)
+    pipe = make_pipeline(StandardScaler(), MLPCostRegressor("huber", max_iter=20))
+    pipe.fit(X, X[:, 0] * 2)
+    onx = to_onnx(pipe, X[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (values,) = session.run(None, {session.get_inputs()[0].name: X})
+    np.testing.assert_allclose(values[:, 0], pipe.predict(X), rtol=1e-4, atol=1e-4)

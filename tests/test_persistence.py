@@ -217,3 +217,35 @@ def test_models_saved_by_skce_0_1_0_load_predict_and_continue():
     multilabel = models["sgd-partial-multilabel"]
     multilabel.partial_fit(X[:10], _data()[3][:10])
     assert multilabel.t_ == 70
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(loss="squared_error", solver="adam", early_stopping=True),
+        dict(loss="poisson", solver="lbfgs"),
+        dict(loss="quantile", quantile=0.2, solver="sgd"),
+        dict(loss="huber", huber_threshold=0.5, solver="gd", dropout=0.2),
+    ],
+    ids=["squared-error", "poisson", "quantile", "huber"],
+)
+@quiet
+def test_a_regressor_skops_file_holds_only_skce_and_safe_types(tmp_path, params):
+    from skce import MLPCostRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 4))
+    y = np.exp(0.5 * X[:, 0])
+    reg = MLPCostRegressor(hidden_layer_sizes=(9,), max_iter=6, random_state=0)
+    reg.set_params(**params).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(reg, path)
+    types = ["skce._regressor.MLPCostRegressor"]
+    assert sio.get_untrusted_types(file=path) == types
+    loaded = sio.load(path, trusted=types)
+    assert fitted_state(loaded) == fitted_state(reg)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    if params["solver"] != "lbfgs":
+        for model in (loaded, reg):
+            model.set_params(warm_start=True, max_iter=3).fit(X, y)
+        assert loaded.theta_.tobytes() == reg.theta_.tobytes()
