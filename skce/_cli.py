@@ -6,16 +6,43 @@ import os
 import sys
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from ._codes import SOLVERS
 from ._warmup import DTYPES, warmup
-from .costs import COSTS
+from .costs import COSTS, REGRESSION_COSTS
 
-# Starting learning rates that suit each solver on standardized data: full
-# batch gradient descent takes one step an epoch and needs a larger one.
-LEARNING_RATES = {"gd": 0.5, "sgd": 0.05, "adam": 0.005, "lbfgs": 0.001}
+
+class Task(NamedTuple):
+    """What ``compare`` compares for a kind of target: the costs, the two
+    scores of a fold (scikit-learn scorer names, the first ranks) and the
+    starting learning rates that suit each solver on standardized data."""
+
+    costs: tuple
+    scorers: tuple
+    score_names: tuple
+    learning_rates: dict
+
+
+# Full-batch gradient descent takes one step an epoch and needs a larger
+# rate; the regression targets are scaled to unit variance, and the
+# exponential outputs of the Poisson cost take the smaller rates.
+TASKS = {
+    "classification": Task(
+        tuple(COSTS),
+        ("accuracy", "neg_log_loss"),
+        ("accuracy", "log-loss"),
+        {"gd": 0.5, "sgd": 0.05, "adam": 0.005, "lbfgs": 0.001},
+    ),
+    "regression": Task(
+        tuple(REGRESSION_COSTS),
+        ("r2", "neg_mean_absolute_error"),
+        ("R²", "MAE"),
+        {"gd": 0.05, "sgd": 0.01, "adam": 0.005, "lbfgs": 0.001},
+    ),
+}
 
 
 class DataError(Exception):
@@ -46,6 +73,52 @@ def load_csv(path, target):
     return X, np.array([row[column] for row in rows])
 
 
+def infer_task(y):
+    """``"regression"`` for a target column of numbers that are not class
+    labels (scikit-learn's ``type_of_target`` says continuous), else
+    ``"classification"``."""
+    from sklearn.utils.multiclass import type_of_target
+
+    try:
+        values = y.astype(np.float64)
+    except ValueError:
+        return "classification"
+    if type_of_target(values).startswith("continuous"):
+        return "regression"
+    return "classification"
+
+
+def compare_data(args):
+    """``(X, y, task, description)`` of ``compare``: the CSV file, or the
+    bundled digits (classification) or diabetes (regression) data."""
+    from sklearn.datasets import load_diabetes, load_digits
+
+    if args.csv:
+        if not args.target:
+            raise DataError("--csv needs --target COLUMN")
+        X, y = load_csv(args.csv, args.target)
+        data = f"{args.csv} ({args.target})"
+        task = args.task
+        if task is None:
+            task = infer_task(y)
+            print(f"task: {task} (inferred from {args.target!r}; --task to choose)")
+    elif args.task == "regression":
+        X, y = load_diabetes(return_X_y=True)
+        task, data = "regression", "the diabetes data"
+    else:
+        X, y = load_digits(return_X_y=True)
+        task, data = "classification", "the digits"
+    if task == "regression":
+        try:
+            y = y.astype(np.float64)
+        except ValueError:
+            raise DataError(
+                f"--task regression needs numeric targets; {args.target!r} has "
+                "values that are not numbers"
+            ) from None
+    return X, y, task, data
+
+
 def compare(args):
     """Cross-validate every cost x solver and print a ranked table.
 
@@ -56,40 +129,50 @@ def compare(args):
     be alone, so the table and figure do not depend on ``--n-jobs``.
     """
     from joblib import Parallel, delayed
-    from sklearn.datasets import load_digits
+    from sklearn.compose import TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from ._estimator import MLPCostClassifier
+    from ._regressor import MLPCostRegressor
 
-    if args.csv:
-        if not args.target:
-            raise DataError("--csv needs --target COLUMN")
-        X, y = load_csv(args.csv, args.target)
-    else:
-        X, y = load_digits(return_X_y=True)
-    pairs = [(cost, solver) for cost in args.costs for solver in args.solvers]
-    cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+    X, y, task_name, data = compare_data(args)
+    task = TASKS[task_name]
+    costs = args.costs or list(task.costs)
+    wrong = [cost for cost in costs if cost not in task.costs]
+    if wrong:
+        raise DataError(
+            f"{wrong} are not {task_name} costs; choose among {list(task.costs)}"
+        )
+    pairs = [(cost, solver) for cost in costs for solver in args.solvers]
+    splitter = StratifiedKFold if task_name == "classification" else KFold
+    cv = splitter(args.cv, shuffle=True, random_state=args.random_state)
     try:
         folds = list(cv.split(X, y))
     except ValueError as error:
         raise DataError(str(error).splitlines()[-1]) from None
-    templates = {
-        (cost, solver): make_pipeline(
-            StandardScaler(),
-            MLPCostClassifier(
-                (args.hidden,),
-                cost=cost,
-                solver=solver,
-                max_iter=args.max_iter,
-                learning_rate_init=LEARNING_RATES[solver],
-                random_state=args.random_state,
-            ),
+
+    def template(cost, solver):
+        params = dict(
+            hidden_layer_sizes=(args.hidden,),
+            solver=solver,
+            max_iter=args.max_iter,
+            learning_rate_init=task.learning_rates[solver],
+            random_state=args.random_state,
         )
-        for cost, solver in pairs
-    }
+        if task_name == "classification":
+            return make_pipeline(
+                StandardScaler(), MLPCostClassifier(cost=cost, **params)
+            )
+        # Targets scaled to unit variance, not centred: Poisson's stay >= 0.
+        return TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), MLPCostRegressor(cost, **params)),
+            transformer=StandardScaler(with_mean=False),
+        )
+
+    templates = {pair: template(*pair) for pair in pairs}
     # The longest fits first (L-BFGS and full-batch GD on all rows), so that
     # no core is left with a long fit at the end.
     tasks = [(pair, None) for pair in pairs] + [
@@ -102,7 +185,7 @@ def compare(args):
         outcomes = Parallel(
             n_jobs=args.n_jobs, prefer="threads", return_as="generator"
         )(
-            delayed(_compare_fit)(templates[pair], X, y, folds, fold)
+            delayed(_compare_fit)(templates[pair], X, y, folds, fold, task.scorers)
             for pair, fold in tasks
         )
         for (pair, fold), outcome in zip(tasks, outcomes, strict=True):
@@ -119,48 +202,50 @@ def compare(args):
                 )
     rows, models = [], {}
     for pair in pairs:
-        models[pair] = results[pair, None]
+        fitted = results[pair, None]
+        models[pair] = getattr(fitted, "regressor_", fitted)[-1]
         scores = np.array([results[pair, fold] for fold in range(len(folds))])
         rows.append((*pair, scores[:, 0], scores[:, 1], scores[:, 2]))
     rows.sort(key=rank_key)
-    data = f"{args.csv} ({args.target})" if args.csv else "the digits"
+    first, second = task.score_names
     print(
         f"{data}: {X.shape[0]} rows, {X.shape[1]} features; {args.cv}-fold "
-        "cross-validation (mean ± std over the folds); ranked by accuracy, ties "
-        "by log-loss; fit: mean seconds per fold's fit"
+        f"cross-validation (mean ± std over the folds); ranked by {first}, ties "
+        f"by {second}; fit: mean seconds per fold's fit"
     )
     print(
-        f"{'rank':>4}  {'cost':<14} {'solver':<6} {'accuracy':>17} {'log-loss':>17} "
-        f"{'fit':>9}"
+        f"{'rank':>4}  {'cost':<14} {'solver':<6} {first:>17} {second:>17} {'fit':>9}"
     )
-    for rank, (cost, solver, accuracy, loss, seconds) in enumerate(rows, start=1):
+    for rank, (cost, solver, score, loss, seconds) in enumerate(rows, start=1):
         print(
-            f"{rank:>4}  {cost:<14} {solver:<6} {accuracy.mean():>8.4f} ± "
-            f"{accuracy.std():.4f} {loss.mean():>8.4f} ± {loss.std():.4f} "
+            f"{rank:>4}  {cost:<14} {solver:<6} {score.mean():>8.4f} ± "
+            f"{score.std():.4f} {loss.mean():>8.4f} ± {loss.std():.4f} "
             f"{seconds.mean():>8.2f}s"
         )
+    folding = "stratified " if task_name == "classification" else ""
     subtitle = (
         f"{data}, {X.shape[0]} rows: StandardScaler + one hidden layer of "
         f"{args.hidden} units, at most {args.max_iter} epochs. Loss curves: one "
-        f"fit on all rows per cost and solver; accuracy: {args.cv}-fold "
-        "stratified cross-validation."
+        f"fit on all rows per cost and solver; {first}: {args.cv}-fold "
+        f"{folding}cross-validation."
     )
-    save_compare_figure(models, rows, args.out, subtitle)
+    save_compare_figure(models, rows, args.out, subtitle, first)
 
 
 def rank_key(row):
-    """``compare``'s order: the higher mean accuracy first, and of equal
-    accuracies the lower mean log-loss. Equal means the same to 10 decimals:
-    the same fold scores added in another order may differ in the last bit."""
-    _, _, accuracy, loss, _ = row
-    return -round(float(accuracy.mean()), 10), float(loss.mean())
+    """``compare``'s order: the higher mean score (accuracy, R²) first, and
+    of equal scores the lower mean loss (log-loss, MAE). Equal means the
+    same to 10 decimals: the same fold scores added in another order may
+    differ in the last bit."""
+    _, _, score, loss, _ = row
+    return -round(float(score.mean()), 10), float(loss.mean())
 
 
-def _compare_fit(template, X, y, folds, fold):
+def _compare_fit(template, X, y, folds, fold, scorers):
     """A fit of ``compare``: on all rows (``fold`` None), the fitted model;
-    else ``(accuracy, log-loss, fit seconds)`` on that fold, as
-    ``cross_validate`` scores it. A ``ValueError`` is returned, to be
-    reported as bad data by the caller."""
+    else ``(score, loss, fit seconds)`` on that fold, by the two scorers
+    (the second negated), as ``cross_validate`` scores them. A
+    ``ValueError`` is returned, to be reported as bad data by the caller."""
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
 
@@ -172,11 +257,11 @@ def _compare_fit(template, X, y, folds, fold):
         start = time.perf_counter()
         model.fit(X[train], y[train])
         seconds = time.perf_counter() - start
-        accuracy = get_scorer("accuracy")(model, X[test], y[test])
-        loss = -get_scorer("neg_log_loss")(model, X[test], y[test])
+        score = get_scorer(scorers[0])(model, X[test], y[test])
+        loss = -get_scorer(scorers[1])(model, X[test], y[test])
     except ValueError as error:
         return error
-    return accuracy, loss, seconds
+    return score, loss, seconds
 
 
 # One colour per solver, the same in every panel (matplotlib's tab10).
@@ -185,23 +270,25 @@ SOLVER_COLORS = dict(
 )
 
 
-def compare_figure(models, rows, subtitle=""):
-    """The figure of ``skce compare``: one loss panel per cost, and accuracy.
+def compare_figure(models, rows, subtitle="", score="accuracy"):
+    """The figure of ``skce compare``: one loss panel per cost, and the score.
 
     The costs are on different scales (a quadratic cost is not a
     log-likelihood), so each has its own panel; a solver has one colour in
-    all of them. The last panel shows each pair's cross-validated accuracy:
+    all of them. The last panel shows each pair's cross-validated score:
     the mean, its spread (one standard deviation) and each fold.
 
     Parameters
     ----------
     models : dict
-        ``(cost, solver) -> fitted pipeline`` (its last step a
-        ``MLPCostClassifier``).
+        ``(cost, solver) -> fitted estimator`` (an ``MLPCostClassifier`` or
+        ``MLPCostRegressor``).
     rows : list of tuple
-        ``(cost, solver, fold accuracies, ...)`` as ``compare`` ranks them.
+        ``(cost, solver, fold scores, ...)`` as ``compare`` ranks them.
     subtitle : str, default=""
         What was fitted on which data, under the title.
+    score : str, default="accuracy"
+        The name of the score in ``rows``.
 
     Returns
     -------
@@ -216,7 +303,7 @@ def compare_figure(models, rows, subtitle=""):
     axes = axes.ravel()
     for ax, cost in zip(axes, costs, strict=False):
         for solver in solvers:
-            curve = models[cost, solver][-1].loss_curve_
+            curve = models[cost, solver].loss_curve_
             ax.plot(
                 np.arange(1, len(curve) + 1),
                 curve,
@@ -231,11 +318,11 @@ def compare_figure(models, rows, subtitle=""):
         )
         ax.legend(title="solver", fontsize="small")
     ax = axes[len(costs)]
-    accuracy = {(cost, solver): folds for cost, solver, folds, *_ in rows}
+    scores = {(cost, solver): folds for cost, solver, folds, *_ in rows}
     width = 0.8 / len(solvers)
     for k, solver in enumerate(solvers):
         x = np.arange(len(costs)) + (k - (len(solvers) - 1) / 2) * width
-        folds = [accuracy[cost, solver] for cost in costs]
+        folds = [scores[cost, solver] for cost in costs]
         color = SOLVER_COLORS[solver]
         ax.errorbar(
             x,
@@ -252,10 +339,7 @@ def compare_figure(models, rows, subtitle=""):
             offsets = np.linspace(0.1, 0.4, len(f)) * width
             ax.scatter(xi + offsets, f, s=8, color=color, alpha=0.5)
     ax.set_xticks(np.arange(len(costs)), costs)
-    ax.set(
-        title="cross-validated accuracy (mean ± std; dots: folds)",
-        ylabel="accuracy",
-    )
+    ax.set(title=f"cross-validated {score} (mean ± std; dots: folds)", ylabel=score)
     ax.legend(
         title="solver",
         fontsize="small",
@@ -266,7 +350,7 @@ def compare_figure(models, rows, subtitle=""):
     for extra in axes[len(costs) + 1 :]:
         extra.set_visible(False)
     fig.suptitle(
-        "skce compare: the training cost of every cost and solver, and their accuracy",
+        f"skce compare: the training cost of every cost and solver, and their {score}",
         fontweight="bold",
     )
     top = 1 - 0.9 / fig.get_figheight()
@@ -276,7 +360,7 @@ def compare_figure(models, rows, subtitle=""):
     return fig
 
 
-def save_compare_figure(models, rows, folder, subtitle=""):
+def save_compare_figure(models, rows, folder, subtitle="", score="accuracy"):
     try:
         import matplotlib
 
@@ -289,7 +373,7 @@ def save_compare_figure(models, rows, folder, subtitle=""):
         )
         return
     os.makedirs(folder, exist_ok=True)
-    fig = compare_figure(models, rows, subtitle)
+    fig = compare_figure(models, rows, subtitle, score)
     path = os.path.join(folder, "compare.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -336,25 +420,34 @@ def slowdown(args):
 def parser():
     main = argparse.ArgumentParser(
         prog="skce",
-        description="skce: an MLP classifier with a selectable cost and solver.",
+        description="skce: MLP estimators with a selectable cost and solver.",
     )
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cmp = commands.add_parser(
         "compare",
         help="cross-validate every cost x solver",
         description="Cross-validate every cost x solver (standardized inputs, one "
-        "hidden layer) on the bundled digits data or on a CSV file, print a "
-        "table ranked by accuracy, and save a figure (loss curves per cost, "
-        "accuracies).",
+        "hidden layer) on bundled data (the digits; the diabetes data with "
+        "--task regression) or on a CSV file, print a table ranked by accuracy "
+        "(R² for regression), and save a figure (loss curves per cost, scores). "
+        "A CSV target of numbers that are not class labels is a regression, "
+        "unless --task says otherwise.",
     )
     cmp.add_argument("--csv", metavar="PATH", help="a CSV file with a header row")
-    cmp.add_argument("--target", metavar="COLUMN", help="the label column of --csv")
+    cmp.add_argument("--target", metavar="COLUMN", help="the target column of --csv")
+    cmp.add_argument(
+        "--task",
+        choices=list(TASKS),
+        default=None,
+        help="classification (MLPCostClassifier) or regression (MLPCostRegressor); "
+        "default: inferred from --target, else classification",
+    )
     cmp.add_argument(
         "--costs",
         nargs="+",
-        choices=list(COSTS),
-        default=list(COSTS),
-        help="costs to compare (default: all)",
+        choices=list(COSTS) + list(REGRESSION_COSTS),
+        default=None,
+        help="costs to compare (default: all of the task's)",
     )
     cmp.add_argument(
         "--solvers",

@@ -213,3 +213,67 @@ def test_csv_loader_reads_labels_as_strings(digits_csv):
     X, y = load_csv(digits_csv, "digit")
     assert X.shape == (300, 64) and y.dtype.kind == "U"
     np.testing.assert_array_equal(y[:3], ["0", "1", "2"])
+
+
+def _regression_csv(path, n=300):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, 3))
+    y = np.abs(X[:, 0] + 0.5 * X[:, 1] ** 2 + 0.2 * rng.normal(size=n))
+    rows = ["a,b,c,y"] + [
+        ",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y, strict=True)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_compare_infers_and_prints_a_regression(tmp_path, capsys, monkeypatch):
+    figures = []
+    draw = _cli.compare_figure
+    monkeypatch.setattr(
+        _cli, "compare_figure", lambda *args: figures.append(draw(*args)) or figures[0]
+    )
+    path = _regression_csv(tmp_path / "values.csv")
+    status = main(
+        ["compare", "--csv", str(path), "--target", "y", "--solvers", "lbfgs"]
+        + ["--cv", "2", "--max-iter", "50", "--hidden", "8", "--out", str(tmp_path)]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "task: regression (inferred from 'y'" in out
+    rows = [line.split() for line in out.splitlines() if line[:4].strip().isdigit()]
+    assert sorted(row[1] for row in rows) == sorted(_cli.TASKS["regression"].costs)
+    scores = [float(row[3]) for row in rows]
+    assert scores == sorted(scores, reverse=True) and max(scores) > 0.5
+    assert "ranked by R²" in out
+    panels = [ax for ax in figures[0].axes if ax.get_visible()]
+    assert panels[-1].get_title().startswith("cross-validated R²")
+
+
+def test_compare_task_flag_overrides_the_inference(tmp_path, capsys):
+    path = _regression_csv(tmp_path / "values.csv")
+    status = main(
+        ["compare", "--csv", str(path), "--target", "y", "--task", "classification"]
+    )
+    assert status == 2
+    assert "skce: error:" in capsys.readouterr().err
+    status = main(
+        ["compare", "--task", "regression", "--costs", "quadratic", "--cv", "2"]
+    )
+    assert status == 2
+    assert "not regression costs" in capsys.readouterr().err
+
+
+def test_compare_refuses_labels_for_a_regression(tmp_path, capsys):
+    path = tmp_path / "labels.csv"
+    path.write_text("a,label\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(20)))
+    status = main(
+        ["compare", "--csv", str(path), "--target", "label"] + ["--task", "regression"]
+    )
+    assert status == 2
+    assert "needs numeric targets" in capsys.readouterr().err
+
+
+def test_infer_task():
+    assert _cli.infer_task(np.array(["1.5", "2.25", "0.1"])) == "regression"
+    assert _cli.infer_task(np.array(["1", "2", "1"])) == "classification"
+    assert _cli.infer_task(np.array(["cat", "dog"])) == "classification"
