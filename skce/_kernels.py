@@ -613,59 +613,6 @@ def custom_cost_and_delta(output, Z, targets, delta, row_cost, fn, fn_delta):
     return total
 
 
-@helper
-def regression_cost_and_delta(code, parameter, z, y, w, delta):
-    """One row of ``output_cost_and_delta`` for a regression cost: returns
-    its cost and writes ``w * dC/dz`` to ``delta``, with ``r = z - y``.
-
-    Squared error and Poisson are scikit-learn's ``MLPRegressor`` losses,
-    computed as it computes them: the squared error's cost is the mean over
-    the outputs but its error is not divided by their number, and Poisson
-    sums over the outputs. The other costs are means over the outputs, error
-    included, so that their gradients are those of their costs.
-    """
-    n_out = z.shape[0]
-    cost_i = 0.0
-    if code == COST_SQUARED_ERROR:
-        for j in range(n_out):
-            r = z[j] - y[j]
-            cost_i += r * r
-            delta[j] = r * w
-        return 0.5 * cost_i / n_out
-    if code == COST_POISSON:
-        for j in range(n_out):
-            p = np.exp(z[j])
-            if y[j] != 0.0:
-                cost_i += y[j] * np.log(y[j] / p)
-            cost_i += p - y[j]
-            delta[j] = (p - y[j]) * w
-        return cost_i
-    scale = w / n_out
-    for j in range(n_out):
-        r = z[j] - y[j]
-        if code == COST_ABSOLUTE_ERROR:
-            cost_i += abs(r)
-            error = np.sign(r)
-        elif code == COST_HUBER:
-            if abs(r) <= parameter:
-                cost_i += 0.5 * r * r
-                error = r
-            else:
-                cost_i += parameter * (abs(r) - 0.5 * parameter)
-                error = parameter * np.sign(r)
-        else:  # COST_QUANTILE: the pinball loss at the quantile `parameter`
-            if r < 0.0:
-                cost_i -= parameter * r
-                error = -parameter
-            elif r > 0.0:
-                cost_i += (1.0 - parameter) * r
-                error = 1.0 - parameter
-            else:
-                error = 0.0
-        delta[j] = error * scale
-    return cost_i / n_out
-
-
 @kernel
 def output_cost_and_delta(
     cost, output, Z, targets, delta, row_cost, fn=None, fn_delta=None
@@ -685,7 +632,7 @@ def output_cost_and_delta(
       ``delta = (a - y) a (1 - a)``
 
     with ``lse`` the log-sum-exp and ``sp`` the softplus; the regression
-    costs are in ``regression_cost_and_delta``. ``cost`` is a ``CostCode``.
+    costs are tabulated in ``skce.costs``. ``cost`` is a ``CostCode``.
     A user's cost (``fn`` not None) is computed on the outputs that
     ``output`` selects.
     """
@@ -724,9 +671,39 @@ def output_cost_and_delta(
                 cost_i += 0.5 * r * r
                 delta[i, j] = r * a * (1.0 - a) * w
         else:
-            cost_i = regression_cost_and_delta(
-                code, cost.parameter, Z[i], Y[i], w, delta[i]
-            )
+            # A regression cost, of r = z - y (of p - y for Poisson, p = e^z).
+            # Squared error and Poisson are scikit-learn's MLPRegressor
+            # losses as it computes them: the squared error's cost is a mean
+            # over the outputs, its error is not; Poisson sums both. The
+            # other costs are means over the outputs, error included.
+            t = cost.parameter
+            mean = 1.0 / n_out
+            error_scale = w if code == COST_SQUARED_ERROR else w * mean
+            if code == COST_POISSON:
+                mean, error_scale = 1.0, w
+            for j in range(n_out):
+                y = Y[i, j]
+                if code == COST_POISSON:
+                    p = np.exp(Z[i, j])
+                    r = p - y
+                    c = r + (y * np.log(y / p) if y != 0.0 else 0.0)
+                    e = r
+                else:
+                    r = Z[i, j] - y
+                    size = abs(r)
+                    sign = 1.0 if r > 0.0 else (-1.0 if r < 0.0 else 0.0)
+                    if code == COST_SQUARED_ERROR or (code == COST_HUBER and size <= t):
+                        c, e = 0.5 * r * r, r
+                    elif code == COST_HUBER:
+                        c, e = t * (size - 0.5 * t), t * sign
+                    elif code == COST_ABSOLUTE_ERROR:
+                        c, e = size, sign
+                    else:  # the pinball loss of the quantile t
+                        e = 1.0 - t if r > 0.0 else (-t if r < 0.0 else 0.0)
+                        c = e * r
+                cost_i += c
+                delta[i, j] = e * error_scale
+            cost_i *= mean
         row_cost[i] = cost_i
         total += w * cost_i
     return total
