@@ -51,11 +51,11 @@ from side_by_side import (
     worker_startup,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from versus_jax import jax_section
-from workloads import FULL, SIZES, load, quick_version
+from workloads import FULL, SIZES, load, quick_version, regression_target
 
-from skce import MLPCostClassifier
+from skce import MLPCostClassifier, MLPCostRegressor
 from skce._cores import thread_share
 from skce._kernels import block_columns, column_blocks, gemm, most_blocks
 
@@ -171,15 +171,14 @@ def settle():
 
 
 def run_fit_row(w, X, y, rounds, with_torch):
-    contenders = {
-        "skce": lambda: fit_sklearn_like(MLPCostClassifier, w, X, y, n_jobs=w.n_jobs)
-    }
+    ours, theirs = MLPCostClassifier, MLPClassifier
+    if w.task == "regression":
+        ours, theirs = MLPCostRegressor, MLPRegressor
+    contenders = {"skce": lambda: fit_sklearn_like(ours, w, X, y, n_jobs=w.n_jobs)}
     if w.n_jobs is not None and w.n_jobs > 1:
-        contenders["skce_n_jobs_1"] = lambda: fit_sklearn_like(
-            MLPCostClassifier, w, X, y
-        )
+        contenders["skce_n_jobs_1"] = lambda: fit_sklearn_like(ours, w, X, y)
     if w.target is not None:
-        contenders["sklearn"] = lambda: fit_sklearn_like(MLPClassifier, w, X, y)
+        contenders["sklearn"] = lambda: fit_sklearn_like(theirs, w, X, y)
     if with_torch and w.torch_target is not None:
         contenders["torch"] = lambda: fit_torch(w, X, y)
     contenders["skce"]()  # compile outside the timed rounds
@@ -507,6 +506,8 @@ def main(argv=None):
         print(HEADER)
     for w in workloads:
         X, y = load(w.data, SIZES[mode], w.dtype)
+        if w.task == "regression":
+            y = regression_target(X)
         if w.kind in ("fit", "fits", "partial"):
             times, accuracy, models[w.id] = run_fit_row(
                 w, X, y, args.rounds, with_torch

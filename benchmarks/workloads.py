@@ -31,6 +31,8 @@ class Workload:
     roofline: bool = False  # time the fit's matrix products alone too
     calls: int = 1
     params: dict = field(default_factory=dict)
+    task: str = "classification"  # or "regression": MLPCostRegressor on
+    # ``regression_target`` of the same rows, against MLPRegressor
 
 
 FULL = [
@@ -93,6 +95,21 @@ FULL = [
         n_jobs=2,
         target_vs_n_jobs_1=1 / 1.7,
     ),
+    # The regressor on the classifier's shapes (W1, W3, W5), one output.
+    Workload("R1", "digits", (100,), "adam", 200, 100, target=0.30, task="regression"),
+    Workload(
+        "R3",
+        "synthetic-100",
+        (64, 64),
+        "adam",
+        200,
+        10,
+        target=0.30,
+        task="regression",
+    ),
+    Workload(
+        "R5", "digits", (100,), "lbfgs", epochs=200, target=0.50, task="regression"
+    ),
     Workload(
         "W6", "predict-784", (512,), "adam", kind="predict", model_of="W4", target=0.80
     ),
@@ -126,6 +143,7 @@ SIZES = {
 def quick_version(workload):
     """The same row, shrunk to run in well under a second."""
     epochs = {"W1": 3, "W1j2": 3, "W2": 1, "W5": 10, "W5j2": 10, "W8": 2}
+    epochs.update(R1=3, R5=10)
     calls = {"W8": 5, "W9": 40}
     return Workload(
         **{
@@ -134,6 +152,16 @@ def quick_version(workload):
             "calls": calls.get(workload.id, 1),
         }
     )
+
+
+def regression_target(X):
+    """A continuous target of the rows ``X``: a fixed smooth function of a
+    random projection, plus noise, standardized."""
+    rng = np.random.RandomState(0)
+    projection = X @ rng.normal(size=(X.shape[1], 2)) / np.sqrt(X.shape[1])
+    y = np.sin(projection[:, 0]) + projection[:, 1] ** 2
+    y = y + 0.1 * rng.normal(size=len(y))
+    return ((y - y.mean()) / y.std()).astype(X.dtype)
 
 
 def load(name, sizes, dtype):
