@@ -619,8 +619,8 @@ def output_cost_and_delta(
 ):
     """Weighted sum of the per-sample costs, and the output-layer error.
 
-    ``Z`` are the output logits and ``targets.Y`` the targets in [0, 1], both
-    ``(n_rows, n_outputs)``. ``delta`` receives ``w_i * dC_i/dz`` and
+    ``Z`` are the output logits and ``targets.Y`` the targets (in [0, 1] for
+    a classifier's cost), both ``(n_rows, n_outputs)``. ``delta`` receives ``w_i * dC_i/dz`` and
     ``row_cost`` (``n_rows``) the unweighted :math:`C_i`. Every value comes
     from the logits, so nothing overflows, and a target of 0 or 1 drops its
     term (``0 * log 0 = 0``), so infinite logits give an infinite cost, not NaN:
