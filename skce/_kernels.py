@@ -620,10 +620,11 @@ def output_cost_and_delta(
     """Weighted sum of the per-sample costs, and the output-layer error.
 
     ``Z`` are the output logits and ``targets.Y`` the targets (in [0, 1] for
-    a classifier's cost), both ``(n_rows, n_outputs)``. ``delta`` receives ``w_i * dC_i/dz`` and
-    ``row_cost`` (``n_rows``) the unweighted :math:`C_i`. Every value comes
-    from the logits, so nothing overflows, and a target of 0 or 1 drops its
-    term (``0 * log 0 = 0``), so infinite logits give an infinite cost, not NaN:
+    a classifier's cost), both ``(n_rows, n_outputs)``. ``delta`` receives
+    ``w_i * dC_i/dz`` and ``row_cost`` (``n_rows``) the unweighted
+    :math:`C_i`. Every value comes from the logits, so nothing overflows,
+    and a target of 0 or 1 drops its term (``0 * log 0 = 0``), so infinite
+    logits give an infinite cost, not NaN:
 
     - log-likelihood (softmax): ``C = lse(z) - sum_j y_j z_j``, ``delta = a - y``
     - cross-entropy (sigmoid): ``C = sum_j (1 - y_j) sp(z_j) + y_j sp(-z_j)``,
