@@ -29,7 +29,7 @@ warnings.simplefilter("ignore", ConvergenceWarning)  # short runs on purpose
 
 QUICK = bool(os.environ.get("SKCE_EXAMPLES_QUICK"))
 FIGURES = os.environ.get("SKCE_FIGURES", ".")
-N = 1000 if QUICK else 4000
+N = 1000 if QUICK else 2000
 
 
 def curve(n, seed):
@@ -52,7 +52,7 @@ def network(loss, **params):
         activation="tanh",
         solver="lbfgs",
         alpha=1.0,
-        max_iter=300 if QUICK else 1000,
+        max_iter=100 if QUICK else 200,
         random_state=0,
         **params,
     )

@@ -29,7 +29,7 @@ The regressor's costs (its ``loss=``), with ``r = z - y`` for ``n`` outputs:
 ==================== ======== ================================ =================
 ``"squared_error"``  identity ½ Σ r² / n                       r
 ``"poisson"``        exp      Σ [y ln(y / a) − y + a]          a − y
-``"absolute_error"`` identity Σ |r| / n                        sign(r) / n
+``"absolute_error"`` identity Σ abs(r) / n                     sign(r) / n
 ``"huber"``          identity Σ h(r) / n                       clip(r, −t, t) / n
 ``"quantile"``       identity Σ max(−q r, (1 − q) r) / n       s(r) / n
 ==================== ======== ================================ =================
