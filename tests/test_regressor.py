@@ -134,7 +134,12 @@ def test_no_hidden_layer_squared_error_is_ridge():
     y = X @ [1.0, -2.0, 0.5, 0.0] + 0.3 + 0.1 * rng.normal(size=len(X))
     alpha = 5.0
     mlp = MLPCostRegressor(
-        hidden_layer_sizes=(), solver="lbfgs", alpha=alpha, tol=1e-12, max_iter=500
+        hidden_layer_sizes=(),
+        solver="lbfgs",
+        alpha=alpha,
+        tol=1e-12,
+        max_iter=500,
+        random_state=0,
     ).fit(X, y)
     ridge = Ridge(alpha=alpha).fit(X, y)
     np.testing.assert_allclose(mlp.coefs_[0].ravel(), ridge.coef_, atol=1e-6)
@@ -155,6 +160,7 @@ def test_no_hidden_layer_poisson_is_poisson_regressor():
         alpha=alpha,
         tol=1e-12,
         max_iter=500,
+        random_state=0,
     ).fit(X, y)
     glm = PoissonRegressor(alpha=alpha / len(X), tol=1e-12, max_iter=1000).fit(X, y)
     np.testing.assert_allclose(mlp.coefs_[0].ravel(), glm.coef_, atol=1e-5)
@@ -165,7 +171,10 @@ def test_no_hidden_layer_quantile_is_quantile_regressor():
     """QuantileRegressor minimizes the mean pinball loss plus alpha_q |W|_1 by
     linear programming; the MLP the same with penalty='l1' and alpha/n. The
     pinball loss is piecewise linear, so the optimum is a vertex that L-BFGS
-    approaches but does not land on: compared by the objective, to 1e-3."""
+    approaches but does not land on, and stops near (its line search fails
+    at a kink): compared by the objective. Over the starts of random_state
+    0 to 9 the objective came within 4e-5 of the optimum and the
+    coefficients within 0.01; an unseeded start once missed by 0.03."""
     X, rng = _linear()
     y = X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_t(3, size=len(X))
     alpha, q = 8.0, 0.7
@@ -178,6 +187,7 @@ def test_no_hidden_layer_quantile_is_quantile_regressor():
         alpha=alpha,
         tol=1e-12,
         max_iter=2000,
+        random_state=0,
     ).fit(X, y)
     linear = QuantileRegressor(quantile=q, alpha=alpha / len(X), solver="highs").fit(
         X, y
@@ -192,7 +202,7 @@ def test_no_hidden_layer_quantile_is_quantile_regressor():
 
     ours = objective(mlp.coefs_[0].ravel(), mlp.intercepts_[0][0])
     theirs = objective(linear.coef_, linear.intercept_)
-    assert theirs <= ours <= theirs * (1 + 1e-3)
+    assert theirs <= ours <= theirs * (1 + 1e-4)
     np.testing.assert_allclose(mlp.coefs_[0].ravel(), linear.coef_, atol=0.02)
 
 
