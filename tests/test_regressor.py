@@ -126,6 +126,19 @@ def _linear(n=400, seed=6):
     return X, rng
 
 
+def _no_hidden_layer(loss, alpha, X, y, **params):
+    """A network without hidden layer fitted by L-BFGS to a tight tolerance."""
+    return MLPCostRegressor(
+        loss,
+        hidden_layer_sizes=(),
+        solver="lbfgs",
+        alpha=alpha,
+        tol=1e-12,
+        random_state=0,
+        **{"max_iter": 500, **params},
+    ).fit(X, y)
+
+
 def test_no_hidden_layer_squared_error_is_ridge():
     """The optimum is unique (strictly convex), so both reach it to their
     solvers' tolerance, 1e-6 here: ``alpha_ridge = alpha``, since the MLP's
@@ -133,14 +146,7 @@ def test_no_hidden_layer_squared_error_is_ridge():
     X, rng = _linear()
     y = X @ [1.0, -2.0, 0.5, 0.0] + 0.3 + 0.1 * rng.normal(size=len(X))
     alpha = 5.0
-    mlp = MLPCostRegressor(
-        hidden_layer_sizes=(),
-        solver="lbfgs",
-        alpha=alpha,
-        tol=1e-12,
-        max_iter=500,
-        random_state=0,
-    ).fit(X, y)
+    mlp = _no_hidden_layer("squared_error", alpha, X, y)
     ridge = Ridge(alpha=alpha).fit(X, y)
     np.testing.assert_allclose(mlp.coefs_[0].ravel(), ridge.coef_, atol=1e-6)
     np.testing.assert_allclose(mlp.intercepts_[0], ridge.intercept_, atol=1e-6)
@@ -153,15 +159,7 @@ def test_no_hidden_layer_poisson_is_poisson_regressor():
     X, rng = _linear()
     y = rng.poisson(np.exp(X @ [0.5, -0.3, 0.2, 0.0] + 0.2))
     alpha = 20.0
-    mlp = MLPCostRegressor(
-        "poisson",
-        hidden_layer_sizes=(),
-        solver="lbfgs",
-        alpha=alpha,
-        tol=1e-12,
-        max_iter=500,
-        random_state=0,
-    ).fit(X, y)
+    mlp = _no_hidden_layer("poisson", alpha, X, y)
     glm = PoissonRegressor(alpha=alpha / len(X), tol=1e-12, max_iter=1000).fit(X, y)
     np.testing.assert_allclose(mlp.coefs_[0].ravel(), glm.coef_, atol=1e-5)
     np.testing.assert_allclose(mlp.intercepts_[0], glm.intercept_, atol=1e-5)
@@ -178,17 +176,9 @@ def test_no_hidden_layer_quantile_is_quantile_regressor():
     X, rng = _linear()
     y = X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_t(3, size=len(X))
     alpha, q = 8.0, 0.7
-    mlp = MLPCostRegressor(
-        "quantile",
-        hidden_layer_sizes=(),
-        quantile=q,
-        penalty="l1",
-        solver="lbfgs",
-        alpha=alpha,
-        tol=1e-12,
-        max_iter=2000,
-        random_state=0,
-    ).fit(X, y)
+    mlp = _no_hidden_layer(
+        "quantile", alpha, X, y, quantile=q, penalty="l1", max_iter=2000
+    )
     linear = QuantileRegressor(quantile=q, alpha=alpha / len(X), solver="highs").fit(
         X, y
     )
