@@ -1,7 +1,7 @@
 """The benchmark's workloads: what each row fits, on which data, and its
 targets."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.datasets import load_digits, make_classification
@@ -95,21 +95,6 @@ FULL = [
         n_jobs=2,
         target_vs_n_jobs_1=1 / 1.7,
     ),
-    # The regressor on the classifier's shapes (W1, W3, W5), one output.
-    Workload("R1", "digits", (100,), "adam", 200, 100, target=0.30, task="regression"),
-    Workload(
-        "R3",
-        "synthetic-100",
-        (64, 64),
-        "adam",
-        200,
-        10,
-        target=0.30,
-        task="regression",
-    ),
-    Workload(
-        "R5", "digits", (100,), "lbfgs", epochs=200, target=0.50, task="regression"
-    ),
     Workload(
         "W6", "predict-784", (512,), "adam", kind="predict", model_of="W4", target=0.80
     ),
@@ -122,6 +107,26 @@ FULL = [
     Workload(
         "W9", "digits", (100,), "adam", 50, kind="partial", calls=1000, target=0.30
     ),
+]
+
+
+def as_regression(workload):
+    """The regressor's row on a classifier row's shape (one output unit),
+    against MLPRegressor: R1 is W1's shape, and so on. Only scikit-learn is
+    its contender, and its products are not timed apart."""
+    return replace(
+        workload,
+        id="R" + workload.id[1:],
+        task="regression",
+        torch_target=None,
+        roofline=False,
+    )
+
+
+# After the last fit row of the classifier: its rows on the regressor.
+_LAST_FIT = next(i for i, w in enumerate(FULL) if w.id == "W5L")
+FULL[_LAST_FIT + 1 : _LAST_FIT + 1] = [
+    as_regression(w) for w in FULL if w.id in ("W1", "W3", "W5")
 ]
 
 SIZES = {

@@ -428,7 +428,8 @@ class Values:
         y = np.asarray(y)
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
-    def inverse_transform(self, outputs):
+    @staticmethod
+    def inverse_transform(outputs):
         """Predictions from output rows: 1-D for one output, as scikit-learn's
         ``MLPRegressor`` predicts (also for a ``y`` of one column)."""
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
@@ -448,38 +449,29 @@ def fit_values(estimator, y, spec):
     return values
 
 
-def value_rows(estimator, X, y, sample_weight, spec):
-    """A regressor's rows, checked: ``(values, X, Y, sample_weight)``, as
-    ``training_rows`` gives a classifier's."""
-    refuse_collections(estimator, X=X, y=y, sample_weight=sample_weight)
-    X, y = checked_rows(estimator, X, y, reset=not spec.continuing, numeric=True)
-    values = fit_values(estimator, y, spec)
-    dtype = estimator.theta_.dtype if spec.continuing else X.dtype
-    X = X.astype(dtype, copy=False)
-    Y = encode(values, y, dtype)
-    return values, X, Y, check_sample_weight(sample_weight, X.shape[0], dtype)
-
-
-def check_known_targets(binarizer, y_val):
-    """Validation targets the fit can encode: no unseen classes for a
-    classifier; values a regressor's cost takes."""
-    if isinstance(binarizer, Values):
-        return
+def check_seen_classes(binarizer, y_val):
+    """A classifier's validation labels are classes of its training rows."""
     unseen = np.setdiff1d(present_classes(y_val), binarizer.classes_)
     if binarizer.y_type_ != "multilabel-indicator" and len(unseen):
         raise ValueError(f"y_val has classes not seen in y: {unseen.tolist()}.")
 
 
-def training_rows(estimator, X, y, sample_weight, spec, binarizer=None):
+def training_rows(
+    estimator, X, y, sample_weight, spec, binarizer=None, regression=False
+):
     """A fit's rows, checked: ``(binarizer, X, Y, sample_weight)``.
 
     ``X`` in the fit's precision (the fitted model's when continuing), the
-    label binarizer (``fit_labels``), the encoded targets ``Y`` and the
-    sample weights (None: none), not yet multiplied by class weights.
+    label binarizer (``fit_labels``) or, for a ``regression``, the
+    ``Values`` (``fit_values``), the encoded targets ``Y`` and the sample
+    weights (None: none), not yet multiplied by class weights.
     """
     refuse_collections(estimator, X=X, y=y, sample_weight=sample_weight)
-    X, y = checked_rows(estimator, X, y, reset=not spec.continuing)
-    binarizer, index = fit_labels(estimator, y, spec, binarizer)
+    X, y = checked_rows(estimator, X, y, reset=not spec.continuing, numeric=regression)
+    if regression:
+        binarizer, index = fit_values(estimator, y, spec), None
+    else:
+        binarizer, index = fit_labels(estimator, y, spec, binarizer)
     dtype = estimator.theta_.dtype if spec.continuing else X.dtype
     X = X.astype(dtype, copy=False)
     Y = encode(binarizer, y, dtype, index)
@@ -495,9 +487,10 @@ def validation_rows(estimator, binarizer, dtype, n_outputs, X_val, y_val, weight
         return None
     if X_val is None or y_val is None:
         raise ValueError("X_val and y_val must be given together.")
-    regressor = isinstance(binarizer, Values)
-    X_val, y_val = checked_rows(estimator, X_val, y_val, False, dtype, regressor)
-    check_known_targets(binarizer, y_val)
+    regression = isinstance(binarizer, Values)
+    X_val, y_val = checked_rows(estimator, X_val, y_val, False, dtype, regression)
+    if not regression:
+        check_seen_classes(binarizer, y_val)
     Y_val = encode(binarizer, y_val, dtype)
     if Y_val.shape[1] != n_outputs:
         raise ValueError(f"y_val has {Y_val.shape[1]} outputs, y has {n_outputs}.")

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import InMemoryData
 from ._estimator import NETWORK_ATTRIBUTES, MLPCostBase, MLPCostClassifier
-from ._inputs import checked_input, value_rows
+from ._inputs import Values, checked_input, training_rows
 
 #: Every fitted attribute of the regressor: the network's alone.
 REGRESSOR_FITTED_ATTRIBUTES = NETWORK_ATTRIBUTES
@@ -396,7 +396,9 @@ class MLPCostRegressor(RegressorMixin, MLPCostBase):
 
     def _training_data(self, X, y, sample_weight, spec, binarizer):
         """The checked training values of a fit in memory."""
-        return InMemoryData(*value_rows(self, X, y, sample_weight, spec))
+        return InMemoryData(
+            *training_rows(self, X, y, sample_weight, spec, regression=True)
+        )
 
     def _target_attributes(self, values):
         """A regressor keeps nothing of its targets but their number."""
@@ -422,8 +424,7 @@ class MLPCostRegressor(RegressorMixin, MLPCostBase):
         x = checked_input(self, X, self.theta_.dtype)
         network = self._network()
         theta = network.check_theta(self.theta_).astype(x.X.dtype, copy=False)
-        values = network.values(network.logits(theta, x))
-        return values.ravel() if values.shape[1] == 1 else values
+        return Values.inverse_transform(network.values(network.logits(theta, x)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -501,11 +501,12 @@ REGRESSION_COSTS = {
 
 
 def regression_cost(name, quantile, huber_threshold):
-    """The checked cost of the regressor's ``loss`` name and parameters."""
+    """The cost of the regressor's ``loss`` name and parameters (checked by
+    the estimator's parameter checks)."""
     if name == "huber":
-        return HuberCost(huber_threshold).check()
+        return HuberCost(huber_threshold)
     if name == "quantile":
-        return QuantileCost(quantile).check()
+        return QuantileCost(quantile)
     return REGRESSION_COSTS[name]()
 
 
