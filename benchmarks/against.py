@@ -10,13 +10,17 @@ the commit before it: check that commit out beside this one
 Each round runs every row once for each tree, alternately, each in a fresh
 process with ``PYTHONPATH`` set to that tree, after a pause of about a
 second. A fit or prediction row times ``--repeat`` calls after a warm-up
-call in its process and reports their median; the ``cold`` and ``tour``
-rows time a whole process (``cold``: import, the first default fit on the
-digits with an empty Numba cache, then ``predict_proba``; ``tour``: that
-process goes on to the first fits of eight variants), ``warm`` the same
-process as ``cold`` with the cache it filled. The table gives, per row, the
-median of the rounds for each tree, the median of the rounds' ratios
-(this / other) and their spread.
+call in its process and reports their median; the start-up rows time a
+whole process with an empty Numba cache (``cold``: import, the first
+default fit on the digits, then ``predict_proba``; ``tour``: that process
+goes on to the first fits of eight variants; ``grid``: the first
+``GridSearchCV`` over cost x solver), ``warm`` the same process as
+``cold`` with the cache it filled. ``sklearn`` is ``cold`` with
+scikit-learn's ``MLPClassifier``, the same in both columns (its ratio is
+the machine's drift): the bar of the cold first fit is a ratio to it, in
+one run. The table gives, per row, the median of the rounds for each tree,
+the median of the rounds' ratios (this / other) and their spread, and for
+the start-up rows this tree's ratio to ``sklearn`` in the same round.
 """
 
 import argparse
@@ -47,7 +51,11 @@ ROWS = {
     "cold": "whole process, empty cache: import, first fit, predict_proba",
     "warm": "whole process, filled cache: import, first fit, predict_proba",
     "tour": "whole process, empty cache: cold, then 8 first variant fits",
+    "grid": "whole process, empty cache: GridSearchCV cost x solver, 3 folds",
+    "sklearn": "whole process: cold with scikit-learn's MLPClassifier",
 }
+# Rows that time a whole process with a new, empty cache each round.
+COLD = ("cold", "tour", "grid", "sklearn")
 
 ROW_SCRIPT = """
 import sys, time, warnings
@@ -105,10 +113,20 @@ import sys, time, warnings
 start = time.perf_counter()
 import numpy as np
 from sklearn.datasets import load_digits
-from skce import MLPCostClassifier
+if sys.argv[1] == "sklearn":
+    from sklearn.neural_network import MLPClassifier as MLPCostClassifier
+else:
+    from skce import MLPCostClassifier
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
+if sys.argv[1] == "grid":
+    from sklearn.model_selection import GridSearchCV
+    grid = {"cost": ["log_loss", "cross_entropy", "quadratic"],
+            "solver": ["gd", "sgd", "adam", "lbfgs"]}
+    GridSearchCV(MLPCostClassifier(max_iter=30, random_state=0), grid, cv=3).fit(X, y)
+    print(time.perf_counter() - start)
+    sys.exit()
 MLPCostClassifier(max_iter=20, random_state=0).fit(X, y).predict_proba(X[:5])
 print(time.perf_counter() - start)
 if sys.argv[1] == "tour":
@@ -135,7 +153,7 @@ if sys.argv[1] == "tour":
 def run_row(tree, row, repeat, cache_dir):
     """Seconds of ``row`` with the skce of ``tree``, in a fresh process."""
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_CACHE_DIR=cache_dir)
-    if row in ("cold", "warm", "tour"):
+    if row in (*COLD, "warm"):
         argv = [sys.executable, "-c", FIRST_FIT, row]
     else:
         argv = [sys.executable, "-c", ROW_SCRIPT, row, str(repeat)]
@@ -160,14 +178,14 @@ def main(argv=None):
         caches = {name: os.path.join(folder, name) for name in trees}
         for name, tree in trees.items():  # fill the caches the timed rows read
             for row in args.rows:
-                if row not in ("cold", "tour"):
+                if row not in COLD:
                     run_row(tree, "cold" if row == "warm" else row, 1, caches[name])
         times = {row: {name: [] for name in trees} for row in args.rows}
         for round_ in range(args.rounds):
             for row in args.rows:
                 for name, tree in trees.items():
                     cache = caches[name]
-                    if row in ("cold", "tour"):  # a new, empty cache each time
+                    if row in COLD:  # a new, empty cache each time
                         cache = os.path.join(folder, f"{row}-{name}-{round_}")
                     time.sleep(args.pause)
                     times[row][name].append(run_row(tree, row, args.repeat, cache))
@@ -182,12 +200,19 @@ def main(argv=None):
             "ratio_median": float(np.median(ratios)),
             "ratio_spread": [float(ratios.min()), float(ratios.max())],
         }
-        print(
+        line = (
             f"{row:7s} {np.median(by_tree['this']):9.4f} "
             f"{np.median(by_tree['other']):9.4f} {np.median(ratios):6.3f}  "
-            f"{ratios.min():.3f}-{ratios.max():.3f}",
-            flush=True,
+            f"{ratios.min():.3f}-{ratios.max():.3f}"
         )
+        if row in COLD and row != "sklearn" and "sklearn" in times:
+            to_sklearn = np.array(by_tree["this"]) / np.array(times["sklearn"]["this"])
+            report[row]["this_to_sklearn"] = [float(r) for r in to_sklearn]
+            line += (
+                f"  this/sklearn {np.median(to_sklearn):.2f} "
+                f"({to_sklearn.min():.2f}-{to_sklearn.max():.2f})"
+            )
+        print(line, flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return report

@@ -57,7 +57,7 @@ from workloads import FULL, SIZES, load, quick_version, regression_target
 
 from skce import MLPCostClassifier, MLPCostRegressor
 from skce._cores import thread_share
-from skce._kernels import block_columns, column_blocks, gemm, most_blocks
+from skce._product import block_columns, column_blocks, gemm, most_blocks
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,9 +85,10 @@ def _products(X, layer_units, batch_size, epochs, thread, n_threads):
     """The matrix products of a fit, alone: per batch and layer the forward
     product, the weight gradient and (but for the first layer) the input
     error, with the fit's shapes, contiguous operands and column blocks
-    (``skce._kernels.column_blocks``), of which this is thread ``thread``'s
+    (``skce._product.column_blocks``), of which this is thread ``thread``'s
     share among ``n_threads``, as in the fit."""
     n = X.shape[0]
+    X = X.reshape(-1)
     n_layers = layer_units.shape[0] - 1
     rows = min(batch_size, n)
     widest = layer_units.max()
@@ -103,28 +104,24 @@ def _products(X, layer_units, batch_size, epochs, thread, n_threads):
             offset = 0
             for layer in range(n_layers):
                 a, b = layer_units[layer], layer_units[layer + 1]
-                W = weights[offset : offset + a * b].reshape((a, b))
-                G = grads[offset : offset + a * b].reshape((a, b))
-                offset += a * b
-                inputs = (
-                    X[start : start + m] if layer == 0 else A[: m * a].reshape((m, a))
-                )
-                delta = D[: m * b].reshape((m, b))
-                Z = out[: m * b].reshape((m, b))
+                inputs, first = (X, start * a) if layer == 0 else (A, 0)
                 blocks = column_blocks(m, a, b)
                 for block in range(thread, blocks, n_threads):
                     lo, hi = block_columns(block, blocks, b)
-                    gemm(False, False, inputs, W, Z, 0.0, lo, hi)
+                    gemm(False, False, m, b, a, inputs, first, weights, offset, out,
+                         0, 0.0, lo, hi)  # fmt: skip
                 blocks = column_blocks(a, m, b)
                 for block in range(thread, blocks, n_threads):
                     lo, hi = block_columns(block, blocks, b)
-                    gemm(True, False, inputs, delta, G, 0.0, lo, hi)
+                    gemm(True, False, a, b, m, inputs, first, D, 0, grads, offset,
+                         0.0, lo, hi)  # fmt: skip
                 if layer > 0:
-                    E = out[: m * a].reshape((m, a))
                     blocks = column_blocks(m, b, a)
                     for block in range(thread, blocks, n_threads):
                         lo, hi = block_columns(block, blocks, a)
-                        gemm(False, True, delta, W, E, 0.0, lo, hi)
+                        gemm(False, True, m, a, b, D, 0, weights, offset, out, 0,
+                             0.0, lo, hi)  # fmt: skip
+                offset += a * b
 
 
 def product_seconds(w, X, n_outputs):
@@ -401,9 +398,9 @@ def peak_memory(X, y):
 def fixed_costs(calls):
     """What a fit of one epoch and a predict_proba of 100 rows cost beyond
     their compiled kernels, on digits (64-100-10, adam, batches of 200)."""
-    from skce._epoch import Moments, Optimizer
+    from skce._backprop import Penalty
     from skce._inputs import kernel_input, kernel_targets
-    from skce._kernels import Penalty
+    from skce._optimizer import Moments, Optimizer
     from skce._problem import Problem
     from skce.costs import COSTS
 

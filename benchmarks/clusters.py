@@ -57,7 +57,7 @@ def dask_section(quick, settle):
     """
     import dask.array as da
 
-    from skce._kernels import Penalty
+    from skce._backprop import Penalty
     from skce.costs import COSTS
     from skce.dask import DaskMLPCostClassifier
 

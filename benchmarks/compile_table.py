@@ -1,13 +1,15 @@
-"""Where the first fits' compile time goes, function by function.
+"""What each first fit compiles, and how long it takes.
 
-Run in a fresh process with an empty Numba cache (the default here: a new
-temporary folder), it records Numba's compile events around the first
-default fit on the digits and its ``predict_proba``, then around the first
-fit of each further variant of the cold tour (``against.py``), and prints
-for each step its whole time, the compile time inside it and the functions
-that took longest, with and without what they call.
+Runs the steps of the cold tour (``against.py``): the first default fit on
+the digits and its ``predict_proba``, then the first fit of each further
+variant, in one process with an empty Numba cache, twice:
 
-    python benchmarks/compile_table.py [--top 12]
+- as a user meets it (skce compiles a run's missing units in two processes
+  when the fit is given two cores): the whole time of each step;
+- on one core, unit by unit: what each step compiles (``_ahead`` units:
+  pieces, the epoch kernel and its parts) and each unit's own seconds.
+
+    python benchmarks/compile_table.py
 """
 
 import argparse
@@ -17,14 +19,24 @@ import sys
 import tempfile
 
 SCRIPT = r"""
-import collections, sys, time, warnings
+import sys, time, warnings
 import numpy as np
 import scipy.sparse as sp
-from numba.core import event
 from sklearn.datasets import load_digits, make_classification
 from skce import MLPCostClassifier
+from skce import _ahead
 
-top = int(sys.argv[1])
+one_core = sys.argv[1] == "one"
+compiled = []
+if one_core:
+    _ahead.cores_given = lambda: 1
+    compile_unit = {}
+    for kind in (_ahead.PieceUnit, _ahead.KernelUnit):
+        def timed(unit, original=kind.compile):
+            start = time.perf_counter()
+            original(unit)
+            compiled.append((repr(unit), time.perf_counter() - start))
+        kind.compile = timed
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
@@ -42,44 +54,28 @@ steps = [
 ]
 for name, params, data, target in steps:
     params = {"max_iter": 5, "random_state": 0, **params}
+    del compiled[:]
     start = time.perf_counter()
-    with event.install_recorder("numba:compile") as recorder:
-        MLPCostClassifier(**params).fit(data, target).predict_proba(data[:5])
+    MLPCostClassifier(**params).fit(data, target).predict_proba(data[:5])
     seconds = time.perf_counter() - start
-    inclusive = collections.defaultdict(float)
-    own = collections.defaultdict(float)
-    count = collections.Counter()
-    stack = []
-    for stamp, record in recorder.buffer:
-        dispatcher = record.data["dispatcher"]
-        function = getattr(dispatcher, "py_func", dispatcher).__name__
-        if record.is_start:
-            stack.append([function, stamp, 0.0])
-            continue
-        function, begun, inner = stack.pop()
-        inclusive[function] += stamp - begun
-        own[function] += stamp - begun - inner
-        count[function] += 1
-        if stack:
-            stack[-1][2] += stamp - begun
-    total = sum(own.values())
-    print(f"{name}: {seconds:.2f} s, of which compiling {total:.2f} s")
-    ranked = sorted(inclusive.items(), key=lambda item: -item[1])[:top]
-    for function, spent in ranked:
-        print(f"    {spent:6.2f} s  {own[function]:6.2f} s own  "
-              f"{count[function]:3d}x  {function}")
+    if not one_core:
+        print(f"{name}: {seconds:.2f} s")
+        continue
+    total = sum(spent for _, spent in compiled)
+    print(f"{name}: {seconds:.2f} s on one core, {total:.2f} s of it compiling")
+    for unit, spent in sorted(compiled, key=lambda item: -item[1]):
+        print(f"    {spent:6.2f} s  {unit}")
 """
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--top", type=int, default=12, help="functions per step")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="skce-compile-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        subprocess.run(
-            [sys.executable, "-c", SCRIPT, str(args.top)], env=env, check=True
-        )
+    parser.parse_args(argv)
+    for mode, title in (("two", "as a user meets it"), ("one", "on one core")):
+        print(f"-- {title} --", flush=True)
+        with tempfile.TemporaryDirectory(prefix="skce-compile-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            subprocess.run([sys.executable, "-c", SCRIPT, mode], env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -63,21 +63,32 @@ product; a *chunk* the cache-sized rows of a full-batch sum; a
 *partition* the rows on one Dask worker.
 """
 
-from ._data import DataMismatchWarning
-from ._display import LossCurveDisplay
-from ._estimator import MLPCostClassifier
-from ._params import InvalidParameterError
-from ._regressor import MLPCostRegressor
-from ._warmup import warmup
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DataMismatchWarning",
-    "InvalidParameterError",
-    "LossCurveDisplay",
-    "MLPCostClassifier",
-    "MLPCostRegressor",
-    "__version__",
-    "warmup",
-]
+# The public names and the modules that define them, imported on first use
+# (PEP 562): a process that compiles kernels for another (``_ahead``)
+# imports skce's compiled modules without scikit-learn.
+_PUBLIC = {
+    "DataMismatchWarning": "._data",
+    "InvalidParameterError": "._params",
+    "LossCurveDisplay": "._display",
+    "MLPCostClassifier": "._estimator",
+    "MLPCostRegressor": "._regressor",
+    "warmup": "._warmup",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -173,7 +173,7 @@ def cblas_gemm(
 def cblas_gemv(typingctx, trans, m, n, A, a0, lda, x, x0, beta, y, y0):
     """``y[y0:] = op(A[a0:]) @ x[x0:] + beta * y[y0:]`` by CBLAS, row-major:
     ``A`` is ``m x n`` with leading dimension ``lda``, the vectors
-    contiguous. Nothing is checked: see ``_kernels.gemm``."""
+    contiguous. Nothing is checked: see ``_product.gemm``."""
     if A.dtype not in (types.float32, types.float64) or not (
         A.dtype == x.dtype == y.dtype
     ):

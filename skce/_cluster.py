@@ -34,19 +34,21 @@ from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
+from ._activations import Dropout, dropout_key
+from ._backprop import Targets
 from ._codes import SOLVER_ADAM
 from ._data import weighted_classes, weighted_samples
-from ._epoch import Moments
 from ._inputs import (
+    Inputs,
     all_finite,
     check_sample_weight,
     encode,
     kernel_targets,
     weight_sum,
 )
-from ._kernels import Dropout, Shard, Targets, dropout_key
+from ._optimizer import Moments
 from ._problem import Problem
-from ._shards import add_shard_sums
+from ._shards import Shard, add_shard_sums
 
 # A lost worker shows as one of these; an evaluation is submitted again at
 # most RETRIES times.
@@ -108,7 +110,7 @@ class Partition:
         self.realign()
         shard = self._shard
         if shard is None or shard.grad.shape[0] != network.n_parameters:
-            x = (self.X, None)
+            x = Inputs(self.X, None)
             shard = Shard.of(
                 x, self.targets(), 0, self.n_rows, network, dtype, self.first_row
             )
@@ -124,7 +126,7 @@ class Partition:
             spec.cost,
             spec.penalty,
         ):
-            x = (self.X, None)
+            x = Inputs(self.X, None)
             problem = Problem(x, self.targets(), spec.cost, spec.penalty, alone=True)
             self._problem = problem
         return problem
@@ -179,10 +181,7 @@ def partition_summary(partition):
 def partition_sums(partition, theta, spec, dropout):
     """Unnormalised cost, weight and gradient sums of one partition."""
     shard = partition.shard(spec.network, theta.dtype)
-    cost = spec.cost
-    sums = shard.sums(
-        theta, spec.network.net, cost.kernel_code, *cost.kernel_functions(), dropout
-    )
+    sums = shard.sums(spec.network, theta, spec.cost, spec.penalty, dropout)
     return sums, shard.grad.copy(), shard.bias_sums.copy()
 
 
@@ -319,7 +318,8 @@ class ClusterProblem(Problem):
         self, client, partitions, summaries, cost, penalty, dropout_rates, sync_every
     ):
         empty = Targets(np.empty((0, 0)), np.empty(0), False)
-        super().__init__((None, None), empty, cost, penalty, dropout_rates)
+        # The rows stay on the workers: dense partitions, none here.
+        super().__init__(Inputs(None, None), empty, cost, penalty, dropout_rates)
         self.client = client
         self.partitions = partitions
         self.sizes = [n_rows for n_rows, _, _ in summaries]

@@ -1,23 +1,11 @@
-"""Integer codes that select activations, costs, outputs and solvers in kernels.
+"""Integer codes that name costs, outputs and solvers.
 
-Kernels take these small integers instead of functions, so each kernel is
-compiled once per dtype whatever options the user picks, and the compiled
-code can be cached on disk (a kernel that takes a function argument cannot).
-Each dict maps the name a user passes to its code; its keys are the one list
-of that option's values.
+The kernels take no codes: a fit's options reach them as pieces
+(``_pieces``), which Python picks by these codes (costs, optimizers) or
+by the names users pass (activations: ``_activations.ACTIVATIONS``). Each
+dict maps the name a user passes to its code; its keys are the one list of
+that option's values.
 """
-
-ACT_IDENTITY = 0
-ACT_LOGISTIC = 1
-ACT_TANH = 2
-ACT_RELU = 3
-
-ACTIVATION_CODES = {
-    "identity": ACT_IDENTITY,
-    "logistic": ACT_LOGISTIC,
-    "tanh": ACT_TANH,
-    "relu": ACT_RELU,
-}
 
 # What the output units compute from their logits: class probabilities for
 # a classifier, the predicted values (the logits themselves, or their
@@ -34,14 +22,13 @@ OUTPUT_CODES = {
     "exp": OUTPUT_EXP,
 }
 
-# The built-in costs; a user's cost is COST_CUSTOM, computed by its own
-# jitted functions on the outputs its output activation gives.
+# The built-in costs, each a piece of ``_output``; a user's cost has none
+# (its piece is made of its own jitted functions). A cost with a parameter
+# (the Huber threshold, the quantile) passes it beside its piece
+# (``_backprop.Calls``).
 COST_LOG_LIKELIHOOD = 0
 COST_CROSS_ENTROPY = 1
 COST_QUADRATIC = 2
-COST_CUSTOM = 3
-# The regressor's built-in costs. A cost with a parameter (the Huber
-# threshold, the quantile) passes it beside its code (``_kernels.CostCode``).
 COST_SQUARED_ERROR = 4
 COST_POISSON = 5
 COST_ABSOLUTE_ERROR = 6

@@ -1,15 +1,15 @@
-"""The two ways skce compiles Python with Numba, and its calls into LLVM.
+"""The ways skce compiles Python with Numba, and its calls into LLVM.
 
-Every compiled function in skce is one of two kinds:
+Every compiled function in skce is one of three kinds:
 
 - ``@kernel``: called from Python (and from other compiled code);
 - ``@helper``: called only from other compiled code. It is compiled without
   the wrappers that let Python call it, which saves compile time on a cold
-  cache.
+  cache;
+- a piece (``_pieces``): a fit's option, a C-callable function that
+  kernels call by address.
 
-``inlined(f)`` is ``f`` compiled again to be inlined into its caller.
-
-Both are cached on disk and release the GIL, and both divide by NumPy's
+Kernels and helpers are cached on disk and release the GIL, and both divide by NumPy's
 rules (``error_model="numpy"``: a division by zero gives inf or nan, as in
 NumPy, instead of raising), so the two kinds compile the same arithmetic.
 
@@ -19,20 +19,46 @@ pause hint and cycle counter.
 """
 
 from llvmlite import ir
-from numba import njit
-from numba.core import cgutils
+from numba.core import cgutils, config, types
+from numba.core.registry import CPUDispatcher
 
-kernel = njit(cache=True, nogil=True, error_model="numpy")
-helper = njit(
-    cache=True,
-    nogil=True,
-    error_model="numpy",
-    no_cpython_wrapper=True,
-    no_cfunc_wrapper=True,
-)
-#: ``inlined(f)`` compiles ``f`` again, to be inlined into each caller, so
-#: that the caller's loop optimizations see through the call.
-inlined = njit(cache=True, nogil=True, error_model="numpy", inline="always")
+# Numba's reference counting (NRT) is off: no kernel allocates, and every
+# array a kernel touches belongs to its caller in Python for the whole call,
+# so the counts of the views it makes would only add code (hundreds of calls
+# in the epoch kernel) and atomic operations. A function that allocates does
+# not compile without it, which keeps allocations out of the kernels.
+_OPTIONS = {"nopython": True, "nogil": True, "error_model": "numpy", "_nrt": False}
+
+
+class _Dispatcher(CPUDispatcher):
+    """Numba's dispatcher, typing the arguments of a call from compiled code
+    as plain types: a constant (``gemm(False, ...)``, ``f(x, 0)``) would
+    otherwise compile a specialization of its own for its literal value."""
+
+    def get_call_template(self, args, kws):
+        args = [types.unliteral(value) for value in args]
+        kws = {name: types.unliteral(value) for name, value in kws.items()}
+        return super().get_call_template(args, kws)
+
+
+def _compiled(**options):
+    def decorate(function):
+        if config.DISABLE_JIT:
+            return function
+        dispatcher = _Dispatcher(
+            py_func=function, locals={}, targetoptions={**_OPTIONS, **options}
+        )
+        dispatcher.enable_caching()
+        return dispatcher
+
+    return decorate
+
+
+kernel = _compiled(no_cfunc_wrapper=True)
+helper = _compiled(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+#: A helper of few callers, inlined into each by Numba: LLVM optimizes its
+#: code once, in the caller, instead of once alone and again there.
+inlined = _compiled(inline="always", no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
 def external(builder, name, return_type, argument_types=()):

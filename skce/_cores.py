@@ -20,6 +20,7 @@ work is cut (shards, column blocks): a fit's bits do not depend on what else
 runs. Nothing here sets anything outside skce.
 """
 
+import contextvars
 import functools
 import os
 import threading
@@ -95,7 +96,9 @@ class Threads:
     ``run(tasks)`` runs the callables at once, the first on the calling
     thread, and returns their results in order. Kernels that meet at a
     barrier need every task running at the same time: the pool always has a
-    thread for each task but the first.
+    thread for each task but the first. Each task runs in a copy of the
+    caller's context (``contextvars``), as the first does, so the threads
+    of one fit see what the fit's thread sees.
     """
 
     def __init__(self):
@@ -109,7 +112,10 @@ class Threads:
             self.close()
             self._pool = ThreadPoolExecutor(len(tasks) - 1)
             self._size = len(tasks) - 1
-        futures = [self._pool.submit(task) for task in tasks[1:]]
+        futures = [
+            self._pool.submit(contextvars.copy_context().run, task)
+            for task in tasks[1:]
+        ]
         first = tasks[0]()
         return [first, *(future.result() for future in futures)]
 

@@ -30,7 +30,6 @@ from ._inputs import (
     validation_rows,
     weight_sum,
 )
-from ._kernels import output_cost_and_delta
 from ._problem import Problem
 from ._progress import warn
 from ._shards import ShardedProblem
@@ -282,14 +281,13 @@ class ValidationSet:
                 predicted,
                 sample_weight=self.targets.weights if self.targets.has_weight else None,
             )
-        total = output_cost_and_delta(
-            problem.cost_code,
-            network.net.output,
+        targets = self.targets
+        total = problem.cost.sums(
             logits,
-            self.targets,
+            targets.Y,
+            targets.weights if targets.has_weight else None,
             np.empty_like(logits),
             np.empty(logits.shape[0]),
-            *problem.cost_functions,
         )
         return float(score), float(total / weight_sum(self.targets))
 

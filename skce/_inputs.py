@@ -28,11 +28,11 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._kernels import CSR, Targets
+from ._backprop import CSR, Targets
 
 
 class Inputs(NamedTuple):
-    """A feature matrix in kernel form: the ``X, csr`` pair of ``_kernels``.
+    """A feature matrix in kernel form: the ``X, csr`` pair of ``_backprop``.
 
     ``csr`` is None for dense input; for sparse input ``X`` is an empty
     ``(0, n_features)`` placeholder.
@@ -40,6 +40,11 @@ class Inputs(NamedTuple):
 
     X: np.ndarray
     csr: CSR | None
+
+    def flat(self):
+        """``(X, csr)`` as the kernels take them: ``X`` flattened (a view),
+        row after row."""
+        return self.X.reshape(-1), self.csr
 
     @property
     def n_samples(self):

@@ -12,9 +12,19 @@ import functools
 
 import numpy as np
 
-from ._codes import ACTIVATION_CODES, OUTPUT_CODES
+from ._ahead import KernelUnit, PieceUnit, planned
+from ._backprop import FORWARD, Net, predict_logits, workspace_size
 from ._cores import Threads, thread_share
-from ._kernels import Net, predict_logits, probabilities, workspace_size
+from ._epoch import NO_CALLS, Options
+from ._output import (
+    binary,
+    logistic_outputs,
+    normalized_logistic,
+    probabilities,
+    softmax,
+)
+from ._pieces import signature_of
+from ._team import ALONE
 
 # Rows per chunk in prediction: large enough for efficient matrix products,
 # small enough that the hidden activations stay in cache.
@@ -100,12 +110,7 @@ class Network:
         self.output = output
         self.normalize = bool(normalize)
         self.offsets = parameter_offsets(self.layer_units)
-        self.net = Net(
-            self.layer_units,
-            self.offsets,
-            ACTIVATION_CODES[activation],
-            OUTPUT_CODES[output],
-        )
+        self.net = Net(self.layer_units, self.offsets)
 
     @property
     def n_parameters(self):
@@ -114,6 +119,26 @@ class Network:
     @property
     def n_outputs(self):
         return int(self.layer_units[-1])
+
+    def options(self, dtype, cost=None, step=None, later=tuple):
+        """The ``Options`` of a run of this network on arrays of ``dtype``
+        (see ``_epoch.Options``): training on ``cost`` (None: predicting),
+        with the optimizer's ``step`` piece (None: adding up sums)."""
+        return Options(self.activation, cost, step, np.dtype(dtype), later)
+
+    def output_piece(self, dtype):
+        """The ``_ahead`` unit of the piece ``predict_proba`` (or a
+        regressor's ``predict``) runs on the logits, or None: identity or
+        exponential outputs need none."""
+        if self.output in ("identity", "exp"):
+            return None
+        if self.n_outputs == 1:
+            piece = binary
+        elif self.output == "softmax":
+            piece = softmax
+        else:
+            piece = normalized_logistic if self.normalize else logistic_outputs
+        return PieceUnit(piece, np.dtype(dtype))
 
     def views(self, theta):
         """Lists ``(coefs, intercepts)`` of views into ``theta``, one per layer."""
@@ -239,19 +264,27 @@ class Network:
             min(n_chunks, n_samples * per_row // _PREDICT_THREAD_WORK)
         )
         rows = np.arange(n_samples)
+        X_flat = X.reshape(-1)
+        work = workspace_size(self.layer_units, chunk)
+        calls, forward = self._prediction(theta, X_flat, csr, rows, work)
+        if forward is None:  # collected (``_ahead.collecting``): nothing runs
+            return Z
 
         def part(t):
             lo = t * n_chunks // n_threads * chunk
             hi = min((t + 1) * n_chunks // n_threads * chunk, n_samples)
             predict_logits(
-                X[lo:hi] if csr is None else X,
+                X_flat[lo * X.shape[1] : hi * X.shape[1]] if csr is None else X_flat,
                 csr,
                 rows[lo:hi],
                 theta,
                 self.net,
+                calls,
+                forward,
                 chunk,
-                np.empty(workspace_size(self.layer_units, chunk), dtype=theta.dtype),
+                np.empty(work, dtype=theta.dtype),
                 Z[lo:hi],
+                ALONE,
             )
 
         threads = Threads()
@@ -261,6 +294,53 @@ class Network:
             threads.close()
         return Z
 
+    def _prediction(self, theta, X, csr, rows, work):
+        """The ``Calls`` and ``forward`` address of ``predict_logits`` for
+        these arguments (``work`` the size of its scratch space), planned
+        on the first prediction of a configuration (``_ahead``)."""
+        options = self.options(theta.dtype)
+
+        def resolve():
+            forward = self._signatures(X, csr, rows, theta, work)[0]
+            return options.calls(), FORWARD.address(forward)
+
+        key = (predict_logits, *options.key(), csr is None, X.flags.aligned)
+        units = lambda: self.prediction_units(theta.dtype, csr)  # noqa: E731
+        return planned(key, units, resolve) or (None, None)
+
+    def _signatures(self, X, csr, rows, theta, work):
+        """The signatures of ``FORWARD`` and ``predict_logits`` in a
+        prediction with these arguments."""
+        scratch = np.empty(work, dtype=theta.dtype)
+        Z = np.empty((0, self.n_outputs), dtype=theta.dtype)
+        arguments = (X, csr, rows, theta, self.net, NO_CALLS)
+        forward = signature_of(*arguments, scratch, None, ALONE, None)
+        kernel = signature_of(*arguments, 0, 0, scratch, Z, ALONE)
+        return forward, kernel
+
+    def prediction_units(self, dtype, csr=None):
+        """The ``_ahead`` units of a prediction in ``dtype`` (of CSR rows
+        like ``csr``, or dense ones): its pieces, the forward pass, the
+        kernel, and what turns logits into probabilities or values."""
+        dtype = np.dtype(dtype)
+        empty = np.empty(0, dtype=dtype)
+        forward, kernel = self._signatures(
+            empty, csr, np.empty(0, dtype=np.int64), empty, 0
+        )
+        units = [
+            *(PieceUnit(piece, dtype) for piece in self.options(dtype).pieces()),
+            KernelUnit(FORWARD.dispatcher, forward),
+            KernelUnit(predict_logits, kernel),
+        ]
+        output = self.output_piece(dtype)
+        if output is not None:
+            Z = np.empty((0, self.n_outputs), dtype=dtype)
+            units += [
+                output,
+                KernelUnit(probabilities, signature_of(0, Z, Z, 0.0, 0.0)),
+            ]
+        return units
+
     def values(self, logits):
         """A regressor's predicted values from the logits: the logits
         themselves, their exponential or their sigmoid, by the output units,
@@ -269,24 +349,30 @@ class Network:
             return logits
         if self.output == "exp":
             return np.exp(logits)
-        values = np.empty_like(logits)
-        probabilities(
-            self.net.output, False, logits, values, *_PROBABILITY_BOUNDS[values.dtype]
-        )
-        return values
+        return self._probabilities(logits, logistic_outputs, self.n_outputs)
 
     def probabilities(self, logits):
         """``predict_proba`` from the logits: softmax, ``[1 - a, a]`` for one
-        output unit, normalized or per-label sigmoids (see ``_kernels``)."""
-        n_columns = 2 if self.n_outputs == 1 else self.n_outputs
-        proba = np.empty((logits.shape[0], n_columns), dtype=logits.dtype)
-        probabilities(
-            self.net.output,
-            self.normalize,
-            logits,
-            proba,
-            *_PROBABILITY_BOUNDS[proba.dtype],
-        )
+        output unit, normalized or per-label sigmoids (see ``_output``)."""
+        if self.n_outputs == 1:
+            return self._probabilities(logits, binary, 2)
+        if self.output == "softmax":
+            kind = softmax
+        else:
+            kind = normalized_logistic if self.normalize else logistic_outputs
+        return self._probabilities(logits, kind, self.n_outputs)
+
+    def _probabilities(self, logits, kind, n_columns):
+        """The probabilities piece ``kind`` on the logits (C-contiguous,
+        ``(n_samples, n_outputs)``), into a new ``(n_samples, n_columns)``
+        array of their dtype."""
+        logits = np.ascontiguousarray(logits)
+        n_rows, n_out = logits.shape
+        if n_out != self.n_outputs:
+            raise ValueError("The logits do not match the network's outputs.")
+        proba = np.empty((n_rows, n_columns), dtype=logits.dtype)
+        lowest, highest = _PROBABILITY_BOUNDS[proba.dtype]
+        probabilities(kind.address(logits.dtype), logits, proba, lowest, highest)
         return proba
 
 

@@ -21,8 +21,9 @@ from sklearn.utils._param_validation import (
     InvalidParameterError as SklearnInvalidParameterError,
 )
 
-from ._codes import ACTIVATION_CODES, SOLVERS
-from ._kernels import Penalty
+from ._activations import ACTIVATIONS
+from ._backprop import Penalty
+from ._codes import SOLVERS
 from ._network import WEIGHT_INITS
 from .costs import COSTS, REGRESSION_COSTS, Cost, regression_cost
 
@@ -128,7 +129,7 @@ def _batch_size():
 
 
 CONSTRAINTS = {
-    "activation": _options(*ACTIVATION_CODES),
+    "activation": _options(*ACTIVATIONS),
     "cost": (
         lambda value: (
             isinstance(value, Cost) or (isinstance(value, str) and value in COSTS)

@@ -4,34 +4,41 @@ A solver asks a ``Problem`` for two things only:
 
 - ``sums(network, theta, grad, bias_sums)``: the *unnormalised* sums over
   every training row of the cost, its gradient and the sample weights
-  (``_kernels.backprop``). ``Objective`` turns them into the full-batch
+  (``_backprop.backprop``). ``Objective`` turns them into the full-batch
   loss and gradient that ``gd`` and ``lbfgs`` minimize, adding the penalty
   and dividing once.
 - ``run_epoch(...)``: one pass of mini-batch updates for ``sgd`` and
   ``adam``.
 
-``Problem`` computes both in this process, on its share of the cores
-(``_cores``): where a batch's products are large enough to be cut into
-column blocks (``_kernels.column_blocks``), a team of threads shares them,
-to the same numbers as one thread. Another implementation (rows split into
-shards on threads, or over the workers of a cluster) overrides these two
-methods and leaves the solvers as they are: sums of row shards add up to
-the sums of all rows.
+``Problem`` computes both in this process with the one epoch kernel
+(``_epoch.run_epoch``), on its share of the cores (``_cores``): where a
+batch's products are large enough to be cut into column blocks
+(``_product.column_blocks``), a team of threads shares them, to the same
+numbers as one thread. Another implementation (rows split into shards on
+threads, or over the workers of a cluster) overrides these two methods and
+leaves the solvers as they are: sums of row shards add up to the sums of
+all rows.
 """
 
 import numpy as np
 
+from ._activations import Dropout, dropout_key
+from ._ahead import KernelUnit
+from ._backprop import finish_gradient
 from ._cores import Threads, running_fit, thread_share
-from ._epoch import Batches, Epoch, epoch_buffers, run_epoch
-from ._inputs import weight_sum
-from ._kernels import (
-    Dropout,
-    backprop,
-    dropout_key,
-    finish_gradient,
-    most_blocks,
-    workspace_size,
+from ._epoch import (
+    NO_HYPER,
+    Batches,
+    Epoch,
+    epoch_buffers,
+    no_moments,
+    no_shards,
+    run,
 )
+from ._inputs import weight_sum
+from ._output import cost_failure
+from ._pieces import signature_of
+from ._product import most_blocks
 from ._profile import epoch_timers
 from ._team import ALONE, team_of
 
@@ -46,8 +53,7 @@ class Problem:
     targets : Targets
         One-hot target rows and the sample weights (``kernel_targets``).
     cost : skce.costs.Cost
-        The cost, whose ``code`` (or, for a user's cost, whose jitted
-        functions) the kernels compute.
+        The cost, whose piece (``Cost.piece``) the kernels compute.
     penalty : Penalty
         Strengths of the L2 and L1 penalties on the weights.
     dropout_rates : ndarray of float64, default=None
@@ -62,8 +68,6 @@ class Problem:
         self.x = x
         self.targets = targets
         self.cost = cost
-        self.cost_code = cost.kernel_code
-        self.cost_functions = cost.kernel_functions()
         self.penalty = penalty
         self.dropout_rates = (
             None
@@ -71,8 +75,9 @@ class Problem:
             else np.ascontiguousarray(dropout_rates, dtype=np.float64)
         )
         self.n_samples = targets.Y.shape[0]
-        self._rows = None  # arange(n_samples), made on first use
-        self._work = None
+        # What the solver runs after the first run, compiled with it
+        # (``_ahead``): a function giving the units, set by the solver.
+        self.later = tuple
         self._buffers = {}  # scratch space of the epochs, by kind and shape
         self._threads = Threads()
         self.alone = alone
@@ -87,12 +92,17 @@ class Problem:
         self._threads.close()
         self._buffers = {}
 
+    def user_cost(self):
+        """Whether the cost is a user's, which runs on one thread: its
+        piece reports a failure that threads waiting at a barrier would
+        never learn of."""
+        return self.cost.code is None
+
     def team_size(self, network, n_rows):
         """How many threads share batches of ``n_rows`` rows now: the column
         blocks of their largest product, within the fit's share of the
-        cores. A user's cost may raise, which a thread waiting at a barrier
-        could never learn: it runs on one."""
-        if self.alone or self.cost_functions[0] is not None:
+        cores (one for a user's cost)."""
+        if self.alone or self.user_cost():
             return 1
         return thread_share(most_blocks(network.layer_units, n_rows))
 
@@ -117,28 +127,44 @@ class Problem:
         return self._buffers[key]
 
     def epoch(self, network, theta, optimizer, moments, step, batches):
-        """The ``Epoch`` an epoch kernel trains on these rows."""
-        net, cost, penalty = network.net, self.cost_code, self.penalty
+        """The ``Epoch`` the epoch kernel trains on these rows: with an
+        ``optimizer``, one step a batch; None, sums of the batches."""
+        if optimizer is None:
+            return sums_epoch(
+                network,
+                theta,
+                self.cost,
+                self.penalty,
+                self.targets,
+                batches,
+                self.later,
+            )
         return Epoch(
-            self.targets, batches, theta, net, cost, penalty, optimizer, moments, step
+            self.targets,
+            batches,
+            theta,
+            network.net,
+            network.options(theta.dtype, self.cost, optimizer.piece(), self.later),
+            self.penalty,
+            optimizer.hyper(),
+            moments,
+            step,
         )
 
-    def run_on_team(self, size, kernel, arguments, dropout):
-        """The epoch ``kernel(team, X, csr, *arguments(team), dropout, fn,
-        fn_delta, timers)`` on each thread of a team of ``size``, timed by
-        the current profile; returns thread 0's ``(loss, step)``."""
+    def run_on_team(self, size, arguments, dropout, buffers):
+        """The epoch kernel ``run_epoch(team, X, csr, *arguments(team,
+        timers), dropout, timers)`` on each thread of a team of ``size``,
+        timed by the current profile (``timers`` is this thread's counters,
+        or None); returns thread 0's result. ``buffers`` are the
+        ``EpochBuffers`` of the threads, whose status is checked after."""
+
+        def call(team, timers):
+            return run(team, *self.x.flat(), *arguments(team, timers), dropout, timers)
+
         with epoch_timers(size) as timers:  # [None] unless profiled
-            return self.on_team(
-                size,
-                lambda team: kernel(
-                    team,
-                    *self.x,
-                    *arguments(team),
-                    dropout,
-                    *self.cost_functions,
-                    timers[team.thread],
-                ),
-            )
+            result = self.on_team(size, lambda team: call(team, timers[team.thread]))
+        check_status(self.cost, buffers)
+        return result
 
     def running(self):
         """A context for the whole of a fit: it counts the fit among those
@@ -156,33 +182,24 @@ class Problem:
         """Sums of the cost, gradient and weights over all rows.
 
         Overwrites the weight segments of ``grad`` and the bias segments of
-        ``bias_sums`` (see ``_kernels.backprop``); returns ``(cost_sum,
+        ``bias_sums`` (see ``_backprop.backprop``); returns ``(cost_sum,
         weight_sum)``. ``dropout`` is a ``Dropout`` of ``self.dropout`` or
-        None.
+        None. The rows are one batch, on a team as an epoch's are.
         """
-        if self._work is None:
-            self._rows = np.arange(self.n_samples)
-            size = workspace_size(network.layer_units, self.n_samples)
-            self._work = np.empty(size, dtype=theta.dtype)
-
-        def sums(team):
-            return backprop(
-                *self.x,
-                self._rows,
-                self.targets,
-                theta,
-                network.net,
-                self.cost_code,
-                grad,
-                bias_sums,
-                self._work,
-                dropout,
-                *self.cost_functions,
-                team,
-                None,
-            )
-
-        return self.on_team(self.team_size(network, self.n_samples), sums)
+        batches = self.batches(None, self.n_samples)
+        buffers = self.buffers(
+            ("sums", theta.dtype),
+            lambda: epoch_buffers(
+                self.x, self.targets, True, self.n_samples, theta, network.net, False
+            ),
+        )._replace(grad=grad, bias_sums=bias_sums)
+        epoch = self.epoch(network, theta, None, None, 0, batches)
+        slots = no_shards(theta.dtype)
+        size = self.team_size(network, self.n_samples)
+        cost_sum, weight_sum, _ = self.run_on_team(
+            size, lambda team, timers: (epoch, buffers, slots), dropout, [buffers]
+        )
+        return cost_sum, weight_sum
 
     def run_epoch(
         self, network, theta, optimizer, moments, step, order, batch_size, dropout=None
@@ -200,8 +217,39 @@ class Problem:
             ),
         )
         epoch = self.epoch(network, theta, optimizer, moments, step, batches)
+        slots = no_shards(theta.dtype)
         size = self.team_size(network, batches.size)
-        return self.run_on_team(size, run_epoch, lambda team: (epoch, buffers), dropout)
+        loss, _, step = self.run_on_team(
+            size, lambda team, timers: (epoch, buffers, slots), dropout, [buffers]
+        )
+        return loss, step
+
+
+def sums_epoch(network, theta, cost, penalty, targets, batches, later=tuple):
+    """The ``Epoch`` whose kernel adds up the sums of ``cost`` over the
+    ``targets`` in ``batches``: no step piece, no optimizer (``later``: see
+    ``_epoch.Options``)."""
+    return Epoch(
+        targets,
+        batches,
+        theta,
+        network.net,
+        network.options(theta.dtype, cost, None, later),
+        penalty,
+        NO_HYPER,
+        no_moments(theta.dtype),
+        0,
+    )
+
+
+def check_status(cost, buffers):
+    """Raise what a user's cost piece reported in any of the epoch
+    ``buffers`` (and clear it)."""
+    for buffer in buffers:
+        if buffer.status[0] != 0:
+            status = buffer.status.copy()
+            buffer.status[:] = 0.0
+            raise cost_failure(cost, status)
 
 
 class Objective:
@@ -218,6 +266,16 @@ class Objective:
         self.network = network
         self.penalty = problem.penalty if penalty is None else penalty
         self.bias_sums = np.empty(network.n_parameters)
+
+    def finish_unit(self, dtype):
+        """The ``_ahead`` unit of ``finish_gradient`` for ``dtype``."""
+        vector = np.empty(0, dtype=dtype)
+        return KernelUnit(
+            finish_gradient,
+            signature_of(
+                vector, self.network.net, self.penalty, 0.0, 0.0, vector, self.bias_sums
+            ),
+        )
 
     def __call__(self, theta, grad, dropout=None):
         cost_sum, weight_sum = self.problem.sums(

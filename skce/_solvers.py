@@ -13,8 +13,9 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from ._ahead import PieceUnit
 from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD, SOLVER_LBFGS
-from ._epoch import Moments, Optimizer, optimizer_step
+from ._optimizer import Moments, Optimizer, momentum, optimizer_step
 from ._problem import Objective
 from ._progress import Progress, warn
 
@@ -39,6 +40,7 @@ def fit_lbfgs(
         variables = _SplitWeights(theta, network.weight_mask(), problem)
     objective = Objective(problem, network, variables.penalty)
     grad = np.empty_like(theta)
+    problem.later = _later(network, theta.dtype, problem.x.csr, objective)
 
     def loss_grad(x):
         variables.to_theta(x, theta)
@@ -180,9 +182,13 @@ def fit_first_order(
             )
         batch_size = min(max(int(config.batch_size), 1), n_samples)
 
+    dtype = state.theta.dtype
     if solver == SOLVER_GD:
         objective = Objective(problem, network)
         grad = np.empty_like(state.theta)
+        problem.later = _later(network, dtype, problem.x.csr, objective, momentum)
+    else:
+        problem.later = _later(network, dtype, problem.x.csr)
     shuffled = config.shuffle and solver != SOLVER_GD
     order = None
     if shuffled:
@@ -306,6 +312,24 @@ def solve(problem, network, spec, state, validation):
             "estimator is left as it was before this fit."
         )
     return state
+
+
+def _later(network, dtype, csr, objective=None, step=None):
+    """A function giving what a fit runs after its first run, compiled with
+    it (``_ahead``): ``objective``'s ``finish_gradient`` and the ``step``
+    piece (for the full-batch solvers), and the fit's predictions (the
+    validation set's, the user's; of CSR rows like ``csr``, or dense ones).
+    Its units are made only when the first run needs them, and it holds
+    nothing of the problem, which holds it."""
+    finish = None if objective is None else objective.finish_unit(dtype)
+
+    def later():
+        units = [] if finish is None else [finish]
+        if step is not None:
+            units.append(PieceUnit(step, dtype))
+        return [*units, *network.prediction_units(dtype, csr)]
+
+    return later
 
 
 def _optimizer(state, config, solver):

@@ -93,7 +93,7 @@ class TrainingState:
     row_order: np.ndarray | None = None
     # Dropout: the seed of the masks, drawn from the stream by the first
     # fit with dropout, and the epochs trained with it so far; together
-    # they key each epoch's masks (``_kernels.Dropout``).
+    # they key each epoch's masks (``_activations.Dropout``).
     dropout_seed: int | None = None
     dropout_epoch: int = 0
 

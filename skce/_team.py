@@ -25,7 +25,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._compiled import external, helper, kernel
+from ._compiled import external, helper
 from ._profile import BARRIERS, lap, now
 
 # Spins with the pause hint before a waiting thread starts yielding: a little
@@ -99,7 +99,7 @@ def relax(typingctx, spins):
     return types.void(spins), codegen
 
 
-@kernel
+@helper
 def barrier(sync, n_threads):
     """Wait until ``n_threads`` threads have called this with ``sync``.
 
@@ -123,8 +123,8 @@ class Team(NamedTuple):
 
     This thread is number ``thread`` of ``size``; ``sync`` (int64, 16 zeros
     at first) holds their barrier's counters and ``broadcast`` (float64, 4)
-    what thread 0 computes for all. A team of one (``alone``) is the plain
-    single-threaded call, and never touches either array.
+    what thread 0 computes for all. A team of one is the plain
+    single-threaded call (``ALONE``), and never touches either array.
     """
 
     thread: int
@@ -133,13 +133,7 @@ class Team(NamedTuple):
     broadcast: np.ndarray
 
 
-@helper
-def alone():
-    """A team of one: the calling thread."""
-    return Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
-
-
-#: ``alone()`` for callers in Python.
+#: A team of one: the calling thread.
 ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
 
 

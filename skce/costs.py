@@ -79,9 +79,12 @@ of the output activations ``a``, targets ``y`` and logits ``z``)::
 The compiled training kernels call these two functions for every sample.
 They are compiled once per process (a cost passed as a function cannot be
 cached on disk), and they see the activations, not the logits, so a
-logarithm of ``a`` is yours to keep finite. Instances of a class defined at
+logarithm of ``a`` is yours to keep finite. An exception they raise stops
+the fit and reaches you as it was raised. Instances of a class defined at
 module level survive ``clone``, ``pickle`` and ``GridSearchCV``.
 """
+
+import functools
 
 import numpy as np
 from numba.extending import is_jitted
@@ -89,7 +92,6 @@ from numba.extending import is_jitted
 from ._codes import (
     COST_ABSOLUTE_ERROR,
     COST_CROSS_ENTROPY,
-    COST_CUSTOM,
     COST_HUBER,
     COST_LOG_LIKELIHOOD,
     COST_POISSON,
@@ -98,7 +100,8 @@ from ._codes import (
     COST_SQUARED_ERROR,
     OUTPUT_CODES,
 )
-from ._kernels import CostCode, Targets, output_cost_and_delta
+from ._output import COST_PIECES, cost_failure, custom_cost
+from ._pieces import pointer
 
 __all__ = [
     "COSTS",
@@ -150,18 +153,58 @@ class Cost:
     code = None
     parameter = 0.0
 
-    @property
-    def kernel_code(self):
-        """The kernels' ``CostCode``: ``code`` (or ``COST_CUSTOM``) and
-        ``parameter``."""
-        code = COST_CUSTOM if self.code is None else self.code
-        return CostCode(code, float(self.parameter))
-
-    def kernel_functions(self):
-        """``(fn, delta)`` for the kernels: None for built-in costs."""
+    def piece(self):
+        """The compiled piece of this cost (``_output``): the built-in one of
+        its ``code``, or one made of a user's ``fn`` and ``delta``."""
         if self.code is not None:
-            return None, None
-        return type(self).fn, type(self).delta
+            return COST_PIECES[self.code]
+        return _custom_piece(type(self), self.output_activation)
+
+    def sums(self, Z, Y, weights, delta, row_cost):
+        """:math:`\\sum_i w_i C_i` of the logits ``Z`` for the targets ``Y``
+        (``weights`` None: all 1), by the kernels' own piece; writes the
+        weighted errors into ``delta`` and each row's cost into
+        ``row_cost``.
+
+        ``Z``, ``Y``, ``delta`` (and ``weights``) are C-contiguous arrays of
+        one float dtype, ``(n_samples, n_outputs)`` (``(n_samples,)``);
+        ``row_cost`` float64. An exception a user's ``fn`` or ``delta``
+        raises is raised here.
+        """
+        n_rows, n_out = Z.shape
+        has_weight = weights is not None
+        weights = np.empty(0, dtype=Z.dtype) if weights is None else weights
+        for name, array, shape in (
+            ("Y", Y, Z.shape),
+            ("delta", delta, Z.shape),
+            ("weights", weights, (n_rows,) if has_weight else (0,)),
+        ):
+            if array.dtype != Z.dtype or array.shape != shape:
+                raise ValueError(f"{name} does not match the logits.")
+        if (
+            not all(
+                array.flags.c_contiguous for array in (Z, Y, delta, weights, row_cost)
+            )
+            or row_cost.shape != (n_rows,)
+            or row_cost.dtype != np.float64
+        ):
+            raise ValueError("The cost's arrays must be C-contiguous.")
+        status = np.zeros(2 + 2 * n_out)
+        total = self.piece().function(Z.dtype)(
+            n_rows,
+            n_out,
+            pointer(Z),
+            pointer(Y),
+            pointer(weights),
+            has_weight,
+            pointer(delta),
+            pointer(row_cost),
+            float(self.parameter),
+            pointer(status),
+        )
+        if status[0] != 0:
+            raise cost_failure(self, status)
+        return total
 
     def check(self):
         """Raise a ``TypeError`` unless this cost follows the protocol."""
@@ -272,18 +315,9 @@ class Cost:
         (``Y`` the encoded targets); every value is fine by default."""
 
     def _evaluate(self, z, y):
-        n_samples = z.shape[0]
         delta = np.empty_like(z)
-        cost = np.empty(n_samples)
-        output_cost_and_delta(
-            self.kernel_code,
-            OUTPUT_CODES[self.output_activation],
-            z,
-            Targets(y, np.empty(0), False),
-            delta,
-            cost,
-            *self.kernel_functions(),
-        )
+        cost = np.empty(z.shape[0])
+        self.sums(z, y, None, delta, cost)
         return cost, delta
 
     def __repr__(self):
@@ -508,6 +542,12 @@ def regression_cost(name, quantile, huber_threshold):
     if name == "quantile":
         return QuantileCost(quantile)
     return REGRESSION_COSTS[name]()
+
+
+@functools.cache
+def _custom_piece(cost_class, output_activation):
+    """The piece of a user's cost class, made once per process."""
+    return custom_cost(cost_class.fn, cost_class.delta, OUTPUT_CODES[output_activation])
 
 
 def _as_rows(values, y):

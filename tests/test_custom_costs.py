@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skce import MLPCostClassifier
+from skce._output import COST_PIECES
 from skce.costs import COSTS, Cost
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -182,4 +183,4 @@ def test_custom_cost_protocol_errors(digits):
 def test_built_in_costs_follow_the_same_protocol():
     for cost in COSTS.values():
         assert isinstance(cost, Cost) and cost.check() is cost
-        assert cost.kernel_functions() == (None, None)
+        assert cost.piece() is COST_PIECES[cost.code]

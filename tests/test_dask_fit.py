@@ -38,8 +38,8 @@ from skce._cluster import (
     sync_schedule,
 )
 from skce._codes import SOLVER_ADAM, SOLVER_SGD
-from skce._epoch import Optimizer
 from skce._inputs import kernel_input, kernel_targets
+from skce._optimizer import Optimizer
 from skce._problem import Problem
 from skce._shards import add_shard_sums
 from skce.dask import DaskMLPCostClassifier

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skce._codes import ACTIVATION_CODES
+from skce._activations import ACTIVATIONS
+from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
-from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce.costs import COSTS
@@ -41,7 +41,7 @@ def _evaluate(X, Y, weights, network, theta, cost, alpha):
 
 
 @pytest.mark.parametrize("hidden", [(), (5,), (4, 3)], ids=["none", "one", "two"])
-@pytest.mark.parametrize("activation", list(ACTIVATION_CODES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("cost", list(COSTS))
 def test_gradient_matches_finite_differences(hidden, activation, cost):
     n_outputs = 3

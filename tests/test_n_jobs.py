@@ -20,9 +20,9 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
 from skce import InvalidParameterError, MLPCostClassifier
+from skce._backprop import Penalty
 from skce._cores import cores_given
 from skce._inputs import kernel_input, kernel_targets
-from skce._kernels import Penalty
 from skce._network import Network
 from skce._params import n_shards
 from skce._problem import Objective, Problem

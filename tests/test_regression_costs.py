@@ -7,8 +7,8 @@ from _reference import numeric_delta
 from scipy.special import xlogy
 from sklearn.neural_network._base import poisson_loss, squared_loss
 
+from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
-from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce.costs import (

@@ -10,8 +10,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from skce import InvalidParameterError, MLPCostClassifier
+from skce._activations import Dropout, dropout_key, dropout_scales
+from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
-from skce._kernels import Dropout, Penalty, dropout_key, dropout_scales
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce._shards import ShardedProblem
@@ -281,7 +282,7 @@ def test_dropout_pass_matches_numpy_with_the_same_masks(cost, activation, sparse
     _, objective = _objective(data, Y, weights, network, cost, pen, rates)
     dropout = _dropout(network, rates)
     rows = np.arange(X.shape[0])
-    scales = [dropout_scales(dropout, rows, network.net, h) for h in range(2)]
+    scales = [dropout_scales(dropout, rows, network.layer_units, h) for h in range(2)]
     for layer, rate in enumerate(rates):
         assert set(np.unique(scales[layer])) == {0.0, 1 / (1 - rate)}
 
@@ -308,7 +309,9 @@ def test_dropout_drops_the_rate_of_units_over_a_large_fit():
         dropped = []
         for epoch in range(20):
             dropout = _dropout(network, [rate, rate], seed=11, epoch=epoch)
-            layers = [dropout_scales(dropout, rows, network.net, h) for h in (0, 1)]
+            layers = [
+                dropout_scales(dropout, rows, network.layer_units, h) for h in (0, 1)
+            ]
             dropped.append(np.hstack(layers) == 0.0)
         dropped = np.vstack(dropped)  # (epochs * rows, units)
         assert abs(dropped.mean() - rate) <= 0.01 * rate

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from skce import MLPCostClassifier
-from skce._codes import ACTIVATION_CODES
+from skce._activations import ACTIVATIONS
+from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
-from skce._kernels import Penalty
 from skce._network import Network
 from skce._problem import Objective, Problem
 from skce.costs import COSTS
@@ -47,7 +47,7 @@ def fitted_state(est):
 
 @pytest.mark.parametrize("cost", list(COSTS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", list(ACTIVATION_CODES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_huge_inputs_give_finite_loss_and_gradient(digits, cost, dtype, activation):
     X, y = digits
     X = np.ascontiguousarray((X[:50] * 1e4).astype(dtype))  # logits in the thousands

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skce import MLPCostClassifier
 from skce._codes import SOLVER_ADAM, SOLVER_SGD
-from skce._epoch import Moments, Optimizer, optimizer_step
+from skce._optimizer import Moments, Optimizer, optimizer_step
 
 
 def _step(solver, theta, grad, velocity, m, v, step, lr, mu, nesterov, b1, b2, eps):

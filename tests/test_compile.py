@@ -1,0 +1,182 @@
+"""What a fit compiles: only what it runs, each unit once, and the parts of
+the epoch kernel at the types the kernel passes them."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from skce._ahead import Group, KernelUnit, split
+
+# Runs in a fresh process with an empty cache, on one core so that every
+# unit compiles in that process; prints what each step compiled.
+STEPS = r"""
+import sys, warnings
+import numpy as np
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from skce import MLPCostClassifier, MLPCostRegressor
+from skce import _ahead, _backprop, _epoch, _network, _output
+
+compiled = []
+for kind in (_ahead.PieceUnit, _ahead.KernelUnit):
+    def record(unit, original=kind.compile):
+        original(unit)
+        compiled.append(repr(unit))
+    kind.compile = record
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = X[:600] / 16.0
+y = y[:600]
+steps = [
+    ("default", MLPCostClassifier((20,), max_iter=3, random_state=0), X),
+    ("again", MLPCostClassifier((30,), max_iter=3, random_state=1), X),
+    ("cross_entropy", MLPCostClassifier((20,), cost="cross_entropy", max_iter=2), X),
+    ("lbfgs", MLPCostClassifier((20,), solver="lbfgs", max_iter=3), X),
+    ("lbfgs n_jobs", MLPCostClassifier((300,), solver="lbfgs", max_iter=3,
+                                       n_jobs=2), X),
+    ("n_jobs", MLPCostClassifier((300,), max_iter=2, n_jobs=2, random_state=0), X),
+    ("gd", MLPCostClassifier((20,), solver="gd", max_iter=3), X),
+    ("csr", MLPCostClassifier((20,), max_iter=2), sp.csr_matrix(X)),
+    ("float32", MLPCostClassifier((20,), max_iter=2), X.astype(np.float32)),
+    ("dropout", MLPCostClassifier((20,), dropout=0.2, max_iter=2), X),
+    ("regressor", MLPCostRegressor(hidden_layer_sizes=(20,), max_iter=2), X),
+]
+for name, model, data in steps:
+    del compiled[:]
+    model.fit(data, y if name != "regressor" else y / 9.0)
+    model.predict(data[:7])
+    print(name + ":", " ".join(sorted(compiled)))
+deferred = [getattr(_backprop, name) for name in ("FORWARD", "BACKWARD")]
+deferred += [getattr(_epoch, name) for name in (
+    "GATHER_ROWS", "PENALTY_SUMS", "UPDATE_RANGE_PART", "STEP_SHARDS", "ACCUMULATE")]
+for part in deferred:
+    print("mismatch:", part.dispatcher.__name__, len(part.asked() - part.typed))
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled_steps(tmp_path_factory):
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+        "OMP_NUM_THREADS": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", STEPS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    steps, mismatches = {}, {}
+    for line in result.stdout.splitlines():
+        name, _, rest = line.partition(": ")
+        if name == "mismatch":
+            part, count = rest.split()
+            mismatches[part] = int(count)
+        else:
+            steps[name.rstrip(":")] = rest.split()
+    return steps, mismatches
+
+
+def test_every_part_is_asked_for_at_the_types_the_kernel_passes(compiled_steps):
+    _, mismatches = compiled_steps
+    assert set(mismatches) == {
+        "forward",
+        "backward",
+        "gather",
+        "penalty_sums",
+        "update",
+        "step_shards",
+        "accumulate",
+    }
+    assert all(count == 0 for count in mismatches.values()), mismatches
+
+
+def test_a_first_fit_compiles_what_it_runs_and_no_more(compiled_steps):
+    steps, _ = compiled_steps
+    default = set(steps["default"])
+    assert {"run_epoch", "forward", "backward", "predict_logits"} <= default
+    assert {"relu[float64]", "log_likelihood[float64]", "adam[float64]"} <= default
+    # Not reached by an adam fit on one thread: other options, the shards'
+    # step, the full batch's solvers.
+    assert not default & {
+        "step_shards",
+        "accumulate",
+        "finish_gradient",
+        "momentum[float64]",
+        "cross_entropy[float64]",
+        "tanh[float64]",
+    }
+    assert steps["again"] == []  # another network of the same kind
+
+
+def test_each_further_option_compiles_only_what_it_adds(compiled_steps):
+    steps, _ = compiled_steps
+    # n_jobs: the shards' step (after L-BFGS's shards, which add up their
+    # chunks), not a second epoch kernel.
+    assert "accumulate" in steps["lbfgs n_jobs"]
+    assert steps["n_jobs"] == ["step_shards"]
+    assert set(steps["cross_entropy"]) <= {
+        "cross_entropy[float64]",
+        "normalized_logistic[float64]",
+    }
+    assert "finish_gradient" in steps["lbfgs"]
+    assert "run_epoch" not in steps["lbfgs"]  # the full batch runs the same
+    # gd runs the full batch L-BFGS compiled; its step piece compiles on its
+    # first use, outside the plan of a run that was planned already.
+    assert steps["gd"] == []
+    # Another input form or precision: the kernel and its passes again.
+    assert "run_epoch" in steps["csr"] and "relu[float64]" not in steps["csr"]
+    assert "relu[float32]" in steps["float32"]
+    assert "run_epoch" in steps["dropout"]  # dropout is its own kernel
+    assert "squared_error[float64]" in steps["regressor"]
+
+
+class _Unit:
+    """A unit of a given size, that another process can compile or not."""
+
+    def __init__(self, name, seconds, movable=True):
+        self.name, self.seconds, self.movable = name, seconds, movable
+
+    def task(self):
+        return ("piece", "module", self.name, None) if self.movable else None
+
+    def __repr__(self):
+        return self.name
+
+
+def test_units_are_shared_out_largest_first():
+    units = [_Unit("a", 3.0), _Unit("b", 2.0), _Unit("c", 2.0), _Unit("d", 1.0)]
+    here, there = split(units, 2)
+    assert units[0] in here  # the largest starts here, where nothing waits
+    assert there and sum(unit.seconds for unit in here) <= 5.0
+    # One process: all here; what another process cannot compile stays here.
+    assert split(units, 1) == [units]
+    user = _Unit("user", 5.0, movable=False)
+    assert user in split([user, *units], 2)[0]
+    # Too little to share: a second process would not finish sooner.
+    small = [_Unit("p", 0.3)]
+    assert split(small, 2) == [small, []]
+
+
+def _a_part():
+    """Stands for a compiled function."""
+
+
+class _Dispatcher:
+    """Stands for a Numba dispatcher: a name and the Python function."""
+
+    __name__ = "part"
+    py_func = _a_part
+
+
+def test_a_group_is_one_unit_of_its_parts():
+    first, second = KernelUnit(_Dispatcher, (1,)), KernelUnit(_Dispatcher, (2,))
+    group = Group([first, second])
+    assert group.seconds == first.seconds + second.seconds
+    assert group == Group([first, second])
+    assert hash(group) == hash(Group([first, second]))
+    assert group.task() == ("group", None, None, [first.task(), second.task()])
