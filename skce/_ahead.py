@@ -18,10 +18,15 @@ same either way; a user's own pieces (``Piece.cache`` False) are always
 compiled here. ``warmup`` uses the same split over its processes.
 """
 
+import atexit
+import hashlib
 import os
 import pickle
+import select
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,24 +38,29 @@ from numba.core.dispatcher import Dispatcher
 from ._cores import cores_given
 from ._pieces import Piece, _in_cache
 
-# Rough seconds each kind of unit takes to compile on a 2-core machine, to
-# share them out (docs/performance.rst, "The first fit"); pieces take
-# about PIECE_SECONDS, a second process STARTUP_SECONDS before it compiles.
+# Rough seconds each kind of unit takes to compile (docs/performance.rst,
+# "The first fit"), which order the work, the largest first; pieces take
+# about PIECE_SECONDS.
 KERNEL_SECONDS = {
-    "run_epoch": 1.3,
+    "run_epoch": 2.0,
     "forward": 1.4,
-    "backward": 0.8,
-    "gather": 0.3,
-    "penalty_sums": 0.2,
-    "update": 0.6,
-    "predict_logits": 0.4,
-    "probabilities": 0.1,
+    "backward": 0.85,
+    "gather": 0.25,
+    "penalty_sums": 0.1,
+    "update": 0.45,
+    "predict_logits": 0.3,
+    "probabilities": 0.06,
     "step_shards": 1.5,
     "accumulate": 0.3,
     "finish_gradient": 0.5,
 }
-PIECE_SECONDS = 0.35
-STARTUP_SECONDS = 0.6
+PIECE_SECONDS = 0.25
+# Less work than this to hand over is not worth another process.
+MOVABLE_SECONDS = 1.0
+# A helper process ends after this long without work; a batch that takes
+# longer than BATCH_SECONDS is taken for hung.
+IDLE_SECONDS = 60
+BATCH_SECONDS = 600
 
 _lock = threading.Lock()
 _collecting = ContextVar("skce_collecting", default=None)
@@ -159,9 +169,16 @@ class Group:
 
 
 def prepare(units, processes=None):
-    """Compile (or load) every unit not ready yet: spread over
-    ``processes`` processes (default: two if the fit is given two cores or
-    more, else one) where that saves time, this one included."""
+    """Compile (or load) every unit not ready yet, in ``processes``
+    processes at once (default: two if the fit is given two cores or more,
+    else one), this one included.
+
+    Each process takes the largest unit not yet claimed and claims it
+    before it compiles it (``_claim``): the processes share the work by
+    their actual speeds, end on small units, and none compiles a unit
+    twice. This one then waits for the others, and loads what they left in
+    the cache (or compiles what they did not).
+    """
     if config.DISABLE_JIT:
         return
     if processes is None:
@@ -170,34 +187,40 @@ def prepare(units, processes=None):
     grouped = {part for unit in units if isinstance(unit, Group) for part in unit.units}
     with _lock:
         missing = [unit for unit in units if unit not in grouped and not unit.ready()]
-        if not missing:
+        missing.sort(key=lambda unit: -unit.seconds)
+        movable = [unit for unit in missing if unit.task() is not None]
+        if processes < 2 or sum(unit.seconds for unit in movable) < MOVABLE_SECONDS:
+            for unit in missing:
+                unit.compile()
             return
-        here, *elsewhere = split(missing, processes)
-        others = [_start(share) for share in elsewhere]
-        for unit in here:
-            unit.compile()
-        for other in others:
-            if other is not None:
-                _finish(other)
-        for share in elsewhere:
-            for unit in share:
-                unit.compile()  # loaded from the cache, or compiled if missing
+        tasks = [(_name(unit.task()), unit.task()) for unit in movable]
+        with tempfile.TemporaryDirectory(prefix="skce-claims-") as claims:
+            others = _helpers(processes - 1)
+            for helper in others:
+                helper.submit(claims, tasks)
+            for unit in missing:
+                if unit.task() is None or _claim(claims, _name(unit.task())):
+                    unit.compile()
+            for helper in others:
+                helper.wait()
+        for unit in missing:
+            unit.compile()  # loaded from the cache, or compiled if missing
 
 
-def split(units, processes):
-    """The units of each of ``processes`` processes, this one's first: the
-    largest first, each to the process that would finish it first, another
-    process only for units it can compile and only where it saves time."""
-    shares = [[] for _ in range(processes)]
-    loads = [0.0] + [STARTUP_SECONDS] * (processes - 1)
-    for unit in sorted(units, key=lambda unit: -unit.seconds):
-        choices = range(processes) if unit.task() is not None else range(1)
-        best = min(choices, key=lambda p: loads[p])
-        shares[best].append(unit)
-        loads[best] += unit.seconds
-    if max(loads) >= sum(unit.seconds for unit in units):
-        return [list(units)] + [[] for _ in range(processes - 1)]
-    return shares
+def _claim(folder, name):
+    """Whether this process claims the unit ``name`` (``_name``): its file in
+    ``folder`` made now, rather than by another process first."""
+    try:
+        os.close(os.open(os.path.join(folder, name), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _name(task):
+    """A unit's name among the claims, made by the process that starts the
+    others (a task unpickled elsewhere need not pickle to the same bytes)."""
+    return hashlib.sha1(pickle.dumps(task)).hexdigest()
 
 
 def planned(key, units, resolve):
@@ -228,41 +251,116 @@ def collecting():
         _collecting.reset(token)
 
 
-def _start(units):
-    """A second process compiling ``units`` into the cache, or None if it
-    cannot be started."""
-    root = str(Path(__file__).resolve().parent.parent)
-    code = (
-        f"import sys; sys.path.insert(0, {root!r}); "
-        f"from {__package__}._ahead import work; work()"
-    )
-    try:
-        process = subprocess.Popen(
+class Helper:
+    """Another Python process that compiles units for this one (``work``).
+
+    Started when first needed (or by ``standby``), it takes one batch of
+    tasks after another over its standard input and answers each on its
+    standard output when done, so that later runs pay no start-up. It ends
+    when this process ends (its input closes) or after ``IDLE_SECONDS``
+    without work.
+    """
+
+    def __init__(self):
+        root = str(Path(__file__).resolve().parent.parent)
+        code = (
+            f"import sys; sys.path.insert(0, {root!r}); "
+            f"from {__package__}._ahead import work; work()"
+        )
+        self.owner = os.getpid()
+        self.process = subprocess.Popen(
             [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=os.environ.copy(),
         )
-        process.stdin.write(pickle.dumps([unit.task() for unit in units]))
-        process.stdin.close()
-    except (OSError, pickle.PicklingError):
-        return None
-    return process
+        self.busy = False
+
+    def alive(self):
+        """Whether the process runs, for this process (not a fork of it)."""
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def submit(self, claims, tasks):
+        """Send a batch: the ``(name, task)`` pairs, claimed in ``claims``."""
+        data = pickle.dumps((claims, tasks))
+        try:
+            self.process.stdin.write(struct.pack("<Q", len(data)) + data)
+            self.process.stdin.flush()
+            self.busy = True
+        except OSError:  # it ended meanwhile: this process compiles alone
+            self.busy = False
+
+    def close(self):
+        """End the process (its input closes, so it returns) and its pipes."""
+        if self.owner != os.getpid():
+            return  # a fork's copy: the process is its parent's
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def wait(self):
+        """Wait until the batch is done (or the process is gone)."""
+        if self.busy:
+            if _readable(self.process.stdout, BATCH_SECONDS):
+                self.process.stdout.readline()
+            else:  # hung: stop it, this process compiles what is left
+                self.process.kill()
+            self.busy = False
 
 
-def _finish(process):
-    """Wait for a second process (a hung one is stopped)."""
-    try:
-        process.wait(timeout=600)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+_started = []
+
+
+def _helpers(count):
+    """``count`` helper processes, those alive reused."""
+    for helper in [helper for helper in _started if not helper.alive()]:
+        helper.close()
+        _started.remove(helper)
+    while len(_started) < count:
+        try:
+            _started.append(Helper())
+        except OSError:
+            break
+    return _started[:count]
+
+
+@atexit.register
+def _close_helpers():
+    for helper in _started:
+        helper.close()
+
+
+def standby():
+    """Start a helper now, before a fit needs it, when skce's cache is cold
+    and two cores are given: it imports and starts Numba while the caller
+    imports and loads its data."""
+    if config.DISABLE_JIT or cores_given() < 2 or _started:
+        return
+    _helpers(1)
+
+
+def _readable(stream, seconds):
+    """Whether ``stream`` has data (or ended) within ``seconds``; where
+    pipes cannot be polled (Windows), wait."""
+    if sys.platform == "win32":
+        return True
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return bool(ready)
 
 
 def work():
-    """The second process: compile the tasks read from standard input."""
+    """The helper process: compile the batches read from standard input."""
     import importlib
+
+    from numba import njit
 
     def run(tasks):
         for kind, module, name, detail in tasks:
@@ -275,7 +373,21 @@ def work():
             else:
                 target.compile(detail)
 
-    run(pickle.load(sys.stdin.buffer))
+    njit(lambda: 0)()  # Numba's start, before the first batch comes
+    stdin = sys.stdin.buffer
+    while _readable(stdin, IDLE_SECONDS):
+        header = stdin.read(8)
+        if len(header) < 8:
+            return  # the process it served has ended
+        claims, tasks = pickle.loads(stdin.read(struct.unpack("<Q", header)[0]))
+        for name, task in tasks:
+            if _claim(claims, name):
+                try:
+                    run([task])
+                except Exception:  # noqa: BLE001 - the other process compiles it
+                    pass
+        sys.stdout.write("done\n")
+        sys.stdout.flush()
 
 
 def cache_counts():
@@ -298,6 +410,7 @@ def cache_counts():
 
 __all__ = [
     "Group",
+    "Helper",
     "KernelUnit",
     "Piece",
     "PieceUnit",
@@ -305,6 +418,6 @@ __all__ = [
     "collecting",
     "planned",
     "prepare",
-    "split",
+    "standby",
     "work",
 ]

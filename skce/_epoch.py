@@ -612,15 +612,16 @@ def run(team, X, csr, epoch, buffers, slots, dropout, timers):
         kernel = signature_of(
             team, X, csr, typed, buffers, slots, NO_PARTS, dropout, timers
         )
-        # Units that share helpers go to one process together: the kernel
-        # and its passes (the team's and the timers'), and the parts of the
-        # team's step; the shards' step and the sums' accumulation apart.
+        # Units that share helpers go to one process together: the passes
+        # (the products'), and the parts of the team's step; the shards' step
+        # and the sums' accumulation apart.
         passes, rest = parts[:2], parts[2:]
         apart = [part for part in rest if part.dispatcher in (step_shards, accumulate)]
         together = [part for part in rest if part not in apart]
         return [
             *(PieceUnit(piece, options.dtype) for piece in options.pieces()),
-            Group([KernelUnit(run_epoch, kernel), *passes]),
+            KernelUnit(run_epoch, kernel),
+            Group(passes),
             *([Group(together)] if together else []),
             *apart,
             *options.later(),

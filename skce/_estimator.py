@@ -20,7 +20,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._ahead import standby
 from ._data import training_data, validation_set
+from ._epoch import run_epoch
 from ._inputs import checked_input, decode, partial_fit_binarizer
 from ._network import (
     LayerViews,
@@ -30,6 +32,7 @@ from ._network import (
     normalizes,
 )
 from ._params import resolve
+from ._pieces import has_cached
 from ._solvers import solve
 from ._state import TrainingState, continued_state, new_state, upgrade_state
 
@@ -798,3 +801,10 @@ callable, default='glorot_uniform'
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+# A fit in a fresh environment compiles its kernels in two processes
+# (``_ahead``): with nothing cached yet, the second starts now, while the
+# caller imports and loads its data.
+if not has_cached(run_epoch):
+    standby()

@@ -347,3 +347,12 @@ def _in_cache(cache, key_signature, target_context):
         return key in cache._cache_file._load_index()
     except Exception:  # no index yet, or Numba's internals moved: not known
         return False
+
+
+def has_cached(dispatcher):
+    """Whether Numba's on-disk cache holds any compiled version of
+    ``dispatcher`` (read from its index)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:  # Numba's internals moved: take it as cached
+        return True

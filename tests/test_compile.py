@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from skce._ahead import Group, KernelUnit, split
+from skce._ahead import Group, Helper, KernelUnit, _claim
 
 # Runs in a fresh process with an empty cache, on one core so that every
 # unit compiles in that process; prints what each step compiled.
@@ -135,31 +135,66 @@ def test_each_further_option_compiles_only_what_it_adds(compiled_steps):
     assert "squared_error[float64]" in steps["regressor"]
 
 
-class _Unit:
-    """A unit of a given size, that another process can compile or not."""
+SHARED = r"""
+import warnings
+from sklearn.datasets import load_digits
+from skce import MLPCostClassifier
+from skce import _ahead
 
-    def __init__(self, name, seconds, movable=True):
-        self.name, self.seconds, self.movable = name, seconds, movable
+outcomes = []
+for kind in (_ahead.PieceUnit, _ahead.KernelUnit):
+    def record(unit, original=kind.compile):
+        loaded = _ahead.cache_counts()[0]
+        original(unit)
+        outcomes.append(_ahead.cache_counts()[0] > loaded)
+    kind.compile = record
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+MLPCostClassifier((20,), max_iter=2).fit(X / 16, y)
+print(sum(outcomes), len(outcomes) - sum(outcomes), len(_ahead._started))
+"""
 
-    def task(self):
-        return ("piece", "module", self.name, None) if self.movable else None
 
-    def __repr__(self):
-        return self.name
+def test_a_cold_first_fit_shares_its_units_with_a_helper_process(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", SHARED], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    loaded, compiled, helpers = map(int, result.stdout.split())
+    # The helper compiled some units (this process loaded them from the
+    # cache), this process the others; none twice.
+    assert helpers == 1 and loaded > 0 and compiled > 0
 
 
-def test_units_are_shared_out_largest_first():
-    units = [_Unit("a", 3.0), _Unit("b", 2.0), _Unit("c", 2.0), _Unit("d", 1.0)]
-    here, there = split(units, 2)
-    assert units[0] in here  # the largest starts here, where nothing waits
-    assert there and sum(unit.seconds for unit in here) <= 5.0
-    # One process: all here; what another process cannot compile stays here.
-    assert split(units, 1) == [units]
-    user = _Unit("user", 5.0, movable=False)
-    assert user in split([user, *units], 2)[0]
-    # Too little to share: a second process would not finish sooner.
-    small = [_Unit("p", 0.3)]
-    assert split(small, 2) == [small, []]
+def test_a_claim_is_one_processs(tmp_path):
+    assert _claim(tmp_path, "unit")
+    assert not _claim(tmp_path, "unit")
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from skce._ahead import _claim; print(_claim({str(tmp_path)!r}, 'unit'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout.strip() == "False"
+
+
+def test_a_helper_serves_batch_after_batch_and_ends_with_its_caller(tmp_path):
+    helper = Helper()
+    try:
+        for batch in range(2):
+            helper.submit(str(tmp_path), [(f"none{batch}", ("group", None, None, []))])
+            helper.wait()
+            assert helper.alive()
+        assert sorted(os.listdir(tmp_path)) == ["none0", "none1"]  # claimed there
+    finally:
+        helper.close()  # as when this process ends: its input closes
+    assert helper.process.returncode == 0
 
 
 def _a_part():
