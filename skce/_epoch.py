@@ -597,7 +597,7 @@ def run(team, X, csr, epoch, buffers, slots, dropout, timers):
     summing, sharded = options.step is None, slots.costs.shape[0] > 0
     chunked = summing and epoch.batches.order.shape[0] > epoch.batches.size
     key = (run_epoch, *options.key(), csr is None, dropout is None, timers is None)
-    key += (X.flags.aligned, sharded, chunked)
+    key += (X.flags.aligned, sharded, chunked, epoch.batches.in_order)
     typed = epoch._replace(calls=NO_CALLS)
 
     def reached():

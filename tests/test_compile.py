@@ -1,6 +1,7 @@
 """What a fit compiles: only what it runs, each unit once, and the parts of
 the epoch kernel at the types the kernel passes them."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -215,3 +216,62 @@ def test_a_group_is_one_unit_of_its_parts():
     assert group == Group([first, second])
     assert hash(group) == hash(Group([first, second]))
     assert group.task() == ("group", None, None, [first.task(), second.task()])
+
+
+def test_a_configuration_key_fixes_the_units_it_reaches(monkeypatch):
+    """``_epoch.run`` keeps the parts' addresses per configuration key: two
+    runs with one key must reach the same units, or the second would call
+    a part by an address never compiled for it (a fit without shuffling,
+    then one with, did). Listed, not compiled: nothing runs here."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from skce import _ahead, _epoch
+    from skce._backprop import Penalty
+    from skce._codes import SOLVER_ADAM, SOLVER_SGD
+    from skce._inputs import kernel_input, kernel_targets
+    from skce._network import Network
+    from skce._optimizer import Moments, Optimizer
+    from skce._problem import Problem
+    from skce._shards import ShardedProblem
+    from skce.costs import COSTS
+
+    reached = {}
+    original = _epoch.planned
+
+    def record(key, units, resolve):
+        reached.setdefault(key, set()).add(tuple(map(repr, units())))
+        return original(key, units, resolve)
+
+    monkeypatch.setattr(_epoch, "planned", record)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 8))
+    Y = np.eye(3)[rng.randint(0, 3, 300)]
+    network = Network([8, 256, 3], "relu", "softmax")
+    theta = network.initial_theta("glorot_uniform", np.float64, rng)
+    n = theta.shape[0]
+    with _ahead.collecting():
+        for data in (X, sp.csr_matrix(X)):
+            x = kernel_input(data)
+            for weights in (None, rng.uniform(0.5, 1.5, 300)):
+                targets = kernel_targets(Y, weights)
+                problems = [
+                    Problem(x, targets, COSTS["log_loss"], Penalty(1e-4, 0.0)),
+                    ShardedProblem(
+                        x, targets, COSTS["log_loss"], Penalty(1e-4, 0.0), None, 2
+                    ),
+                ]
+                for problem, solver, order, size in itertools.product(
+                    problems,
+                    (SOLVER_ADAM, SOLVER_SGD),
+                    (None, rng.permutation(300)),
+                    (50, 300),
+                ):
+                    moments = Moments(*(np.zeros(k) for k in (n, n, n)))
+                    optimizer = Optimizer(solver, 1e-3, 0.9, True, 0.9, 0.999, 1e-8)
+                    step = (network, theta, optimizer, moments, 0, order, size)
+                    problem.run_epoch(*step)
+                for problem in problems:
+                    problem.sums(network, theta, np.empty(n), np.empty(n))
+    assert len(reached) > 8
+    assert {key: len(lists) for key, lists in reached.items() if len(lists) > 1} == {}
