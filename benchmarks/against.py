@@ -15,7 +15,9 @@ whole process with an empty Numba cache (``cold``: import, the first
 default fit on the digits, then ``predict_proba``; ``tour``: that process
 goes on to the first fits of eight variants; ``grid``: the first
 ``GridSearchCV`` over cost x solver), ``warm`` the same process as
-``cold`` with the cache it filled. ``sklearn`` is ``cold`` with
+``cold`` with the cache it filled, ``worker`` a fresh worker's start-up
+with a filled cache (import, then the first sgd, adam and lbfgs fits).
+``sklearn`` is ``cold`` with
 scikit-learn's ``MLPClassifier``, the same in both columns (its ratio is
 the machine's drift): the bar of the cold first fit is a ratio to it, in
 one run. The table gives, per row, the median of the rounds for each tree,
@@ -50,6 +52,7 @@ ROWS = {
     "proba": "predict_proba of 100 000 x 784 -> (512,)",
     "cold": "whole process, empty cache: import, first fit, predict_proba",
     "warm": "whole process, filled cache: import, first fit, predict_proba",
+    "worker": "whole process, filled cache: import, first sgd, adam, lbfgs fits",
     "tour": "whole process, empty cache: cold, then 8 first variant fits",
     "grid": "whole process, empty cache: GridSearchCV cost x solver, 3 folds",
     "sklearn": "whole process: cold with scikit-learn's MLPClassifier",
@@ -120,6 +123,11 @@ else:
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
+if sys.argv[1] == "worker":
+    for solver in ("sgd", "adam", "lbfgs"):
+        MLPCostClassifier(max_iter=5, solver=solver, random_state=0).fit(X, y)
+    print(time.perf_counter() - start)
+    sys.exit()
 if sys.argv[1] == "grid":
     from sklearn.model_selection import GridSearchCV
     grid = {"cost": ["log_loss", "cross_entropy", "quadratic"],
@@ -153,7 +161,7 @@ if sys.argv[1] == "tour":
 def run_row(tree, row, repeat, cache_dir):
     """Seconds of ``row`` with the skce of ``tree``, in a fresh process."""
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_CACHE_DIR=cache_dir)
-    if row in (*COLD, "warm"):
+    if row in (*COLD, "warm", "worker"):
         argv = [sys.executable, "-c", FIRST_FIT, row]
     else:
         argv = [sys.executable, "-c", ROW_SCRIPT, row, str(repeat)]
@@ -179,7 +187,8 @@ def main(argv=None):
         for name, tree in trees.items():  # fill the caches the timed rows read
             for row in args.rows:
                 if row not in COLD:
-                    run_row(tree, "cold" if row == "warm" else row, 1, caches[name])
+                    warming = "cold" if row == "warm" else row
+                    run_row(tree, warming, 1, caches[name])
         times = {row: {name: [] for name in trees} for row in args.rows}
         for round_ in range(args.rounds):
             for row in args.rows:

@@ -35,23 +35,32 @@ fitted attributes     ``_estimator`` (``_set_fitted``, the one writer;
                       parameters and predictions are in ``_regressor``
 ====================  ===================================================
 
-Beneath them:
+Beneath them, the compiled code, in which a fit compiles only what it
+runs (docs/performance.rst, "The first fit"):
 
-- ``_inputs``: user arrays and labels to kernel arrays and back; every
-  array passes it before a kernel sees it.
-- ``_kernels`` (forward pass, costs, backpropagation) and ``_epoch``
-  (optimizer steps, the epoch kernel): the compiled code, on NumPy, Numba
-  and skce's own single-threaded BLAS (``_blas``).
+- ``_pieces``: a fit's options as *pieces*, small C-callable functions
+  the kernels call by address, compiled per dtype when first run; and
+  ``Deferred`` parts, compiled helpers called by address, each compiled
+  once and only for a run that reaches it.
+- ``_activations`` (the hidden layers' pieces and dropout), ``_output``
+  (each cost's value and error, and the probabilities), ``_optimizer``
+  (the optimizers' steps): the pieces.
+- ``_product`` (matrix products on skce's own single-threaded BLAS,
+  ``_blas``), ``_backprop`` (the forward and backward passes, the
+  gradient's end, prediction) and ``_epoch`` (the epoch kernel, which every
+  solver runs, and its parts).
+- ``_ahead``: what a run reaches, compiled before it runs, in a helper
+  process at once when the cache is cold; ``_warmup``: all of it ahead of
+  time.
 - ``_team``: the threads that run one kernel call together, and the
   compiled barrier they meet at; ``_cores``: the cores a fit is given,
   shared among the fits running at once, and a fit's helper threads.
 - ``_compiled``: the decorators of compiled code (``kernel``, ``helper``)
   and the one way it declares an external function.
 - ``_profile``: the cycle counter in the kernels and the phase profile.
-- ``_codes``: the integer codes that select options inside the kernels;
-  ``_warmup``: compiling ahead of time; ``_progress``: verbose output and
-  warnings; ``_display``: ``LossCurveDisplay``; ``_cli``: the ``skce``
-  command.
+- ``_codes``: the integer codes of costs, outputs and solvers; ``_progress``:
+  verbose output and warnings; ``_display``: ``LossCurveDisplay``;
+  ``_cli``: the ``skce`` command.
 - ``costs``, ``experiments``, ``onnx``, ``dask``: public modules (cost
   objects, Nielsen's single-neuron experiment, the ONNX converter, and
   ``DaskMLPCostClassifier``, whose one step of its own is its training

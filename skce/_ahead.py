@@ -36,7 +36,7 @@ from numba.core import config
 from numba.core.dispatcher import Dispatcher
 
 from ._cores import cores_given
-from ._pieces import Piece, _in_cache
+from ._pieces import Piece, in_cache
 
 # Rough seconds each kind of unit takes to compile (docs/performance.rst,
 # "The first fit"), which order the work, the largest first; pieces take
@@ -126,7 +126,7 @@ class KernelUnit:
         dispatcher = self.dispatcher
         if self.signature in dispatcher.overloads:
             return True
-        return _in_cache(dispatcher._cache, self.signature, dispatcher.targetctx)
+        return in_cache(dispatcher._cache, self.signature, dispatcher.targetctx)
 
     def compile(self):
         self.dispatcher.compile(self.signature)

@@ -1,17 +1,18 @@
 """The ways skce compiles Python with Numba, and its calls into LLVM.
 
-Every compiled function in skce is one of three kinds:
+Every compiled function in skce is one of these kinds:
 
 - ``@kernel``: called from Python (and from other compiled code);
-- ``@helper``: called only from other compiled code. It is compiled without
-  the wrappers that let Python call it, which saves compile time on a cold
-  cache;
-- a piece (``_pieces``): a fit's option, a C-callable function that
-  kernels call by address.
+- ``@helper``: called only from other compiled code, compiled without the
+  wrappers that let Python call it (less to compile);
+- a piece or a deferred part (``_pieces``): compiled alone and called by
+  address, so that no caller links and optimizes it again.
 
-Kernels and helpers are cached on disk and release the GIL, and both divide by NumPy's
-rules (``error_model="numpy"``: a division by zero gives inf or nan, as in
-NumPy, instead of raising), so the two kinds compile the same arithmetic.
+Kernels and helpers release the GIL, are cached on disk, and divide by
+NumPy's rules (``error_model="numpy"``: a division by zero gives inf or
+nan, as in NumPy, instead of raising), as pieces do. Calls from compiled
+code type their constant arguments as plain types (``_Dispatcher``), and
+the code runs without Numba's reference counting (see ``_OPTIONS``).
 
 ``external`` is the one place compiled code declares a function that LLVM
 links by name: skce's BLAS, the scheduler's ``sched_yield``, the CPU's
@@ -24,9 +25,9 @@ from numba.core.registry import CPUDispatcher
 
 # Numba's reference counting (NRT) is off: no kernel allocates, and every
 # array a kernel touches belongs to its caller in Python for the whole call,
-# so the counts of the views it makes would only add code (hundreds of calls
-# in the epoch kernel) and atomic operations. A function that allocates does
-# not compile without it, which keeps allocations out of the kernels.
+# so the counts of the views it makes would only add code (a call for each
+# view) and atomic operations. A function that allocates does not compile
+# without it, which keeps allocations out of the kernels.
 _OPTIONS = {"nopython": True, "nogil": True, "error_model": "numpy", "_nrt": False}
 
 
@@ -56,9 +57,6 @@ def _compiled(**options):
 
 kernel = _compiled(no_cfunc_wrapper=True)
 helper = _compiled(no_cpython_wrapper=True, no_cfunc_wrapper=True)
-#: A helper of few callers, inlined into each by Numba: LLVM optimizes its
-#: code once, in the caller, instead of once alone and again there.
-inlined = _compiled(inline="always", no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
 def external(builder, name, return_type, argument_types=()):

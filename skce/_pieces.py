@@ -206,7 +206,7 @@ class Piece:
         if not self.cache:
             return False
         numba_signature = self.signature.numba(dtype)
-        return _in_cache(
+        return in_cache(
             FunctionCache(self.py_func),
             signature(numba_signature.return_type, *numba_signature.args),
             cpu_target.target_context,
@@ -338,7 +338,7 @@ def signature_of(*arguments):
     return tuple(typeof(argument) for argument in arguments)
 
 
-def _in_cache(cache, key_signature, target_context):
+def in_cache(cache, key_signature, target_context):
     """Whether Numba's on-disk ``cache`` holds ``key_signature``, read from
     its index without loading the code (which the compile that follows
     does)."""
