@@ -19,6 +19,13 @@ from ._optimizer import Moments, Optimizer, momentum, optimizer_step
 from ._problem import Objective
 from ._progress import Progress, warn
 
+#: scikit-learn's sentence for a diverged fit, which every divergence error
+#: starts with, so that code matching scikit-learn's message matches skce's.
+DIVERGED = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
 
 def fit_lbfgs(
     problem, network, config, state, progress, validation=None, incremental=False
@@ -76,8 +83,9 @@ def fit_lbfgs(
         )
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         raise ValueError(
-            f"L-BFGS diverged: the loss became {result.fun}. Scale the input data "
-            "or increase alpha. The estimator is left as it was before this fit."
+            f"{DIVERGED} L-BFGS diverged: the loss became {result.fun}. Scale the "
+            "input data or increase alpha. The estimator is left as it was "
+            "before this fit."
         )
     variables.to_theta(result.x, theta)
     state.n_iter = min(int(result.nit), config.max_iter)
@@ -240,8 +248,8 @@ def fit_first_order(
                     )
                     break
                 raise ValueError(
-                    f"Training diverged in epoch {state.n_iter + 1}: the loss "
-                    f"became {loss}. Use a smaller learning_rate_init (it is "
+                    f"{DIVERGED} Training diverged in epoch {state.n_iter + 1}: "
+                    f"the loss became {loss}. Use a smaller learning_rate_init (it is "
                     f"{config.learning_rate_init}) or scale the input data. The "
                     "estimator is left as it was before this fit."
                 )
@@ -306,10 +314,9 @@ def solve(problem, network, spec, state, validation):
     state.end(spec.keeps_stream)
     if not np.isfinite(state.theta).all():
         raise ValueError(
-            "Solver produced non-finite parameter weights. The input data may "
-            "contain large values and need to be preprocessed, or the "
-            "learning rate (learning_rate_init) may be too large. The "
-            "estimator is left as it was before this fit."
+            f"{DIVERGED} The learning rate (learning_rate_init="
+            f"{config.learning_rate_init}) may also be too large. The estimator "
+            "is left as it was before this fit."
         )
     return state
 

@@ -6,12 +6,13 @@ import io
 import subprocess
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from skce import MLPCostClassifier
+from skce import MLPCostClassifier, MLPCostRegressor
 from skce._activations import ACTIVATIONS
 from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
@@ -106,6 +107,28 @@ def test_divergence_names_the_epoch_and_leaves_no_nan(digits):
     assert not hasattr(clf, "theta_")  # nothing half-trained is left behind
 
 
+@pytest.mark.parametrize("estimator", [MLPCostClassifier, MLPCostRegressor])
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam", "lbfgs"])
+def test_divergence_starts_with_scikit_learns_sentence(estimator, solver):
+    """Code that matches scikit-learn's divergence message (its own
+    test_nonfinite_params does) matches skce's, for every solver."""
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.randint(0, 2, 10) if estimator is MLPCostClassifier else rng.normal(size=10)
+    model = estimator(solver=solver, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow in the inputs
+        with pytest.raises(ValueError) as raised:
+            model.fit(X, y)
+    message = str(raised.value)
+    assert message.startswith(
+        "Solver produced non-finite parameter weights. The input data may contain "
+        "large values and need to be preprocessed. "
+    )
+    assert "left as it was" in message
+    assert not hasattr(model, "coefs_")
+
+
 @quiet
 def test_diverging_warm_start_keeps_the_fitted_model(digits):
     X, y = digits
@@ -181,7 +204,7 @@ _FIT_ALL = """
 import hashlib, sys, warnings
 import numpy as np
 from sklearn.datasets import load_digits
-from skce import MLPCostClassifier
+from skce import MLPCostClassifier, MLPCostRegressor
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 X, y = X[:300] / 16.0, y[:300]

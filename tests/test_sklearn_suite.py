@@ -38,10 +38,6 @@ SKIPPED = {
     "(skce's adaptive rate is tested in test_estimator.py)",
     "test_n_iter_no_change": f"{PRIVATE}: reads _no_improvement_count",
     "test_n_iter_no_change_inf": f"{PRIVATE}: reads _no_improvement_count",
-    "test_nonfinite_params": "matches scikit-learn's wording of the divergence "
-    "error; skce raises the same ValueError with its own wording, which names "
-    "the epoch and learning_rate_init (see 'A failed fit keeps the previous "
-    "model' in the docs' differences)",
 }
 DELIBERATE = {
     # (test, parameter value) -> reason
