@@ -3,6 +3,7 @@ each against finite differences."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _reference import numeric_delta
 from scipy.special import xlogy
 from sklearn.neural_network._base import poisson_loss, squared_loss
@@ -113,6 +114,35 @@ def _evaluate(X, Y, weights, network, theta, cost, alpha):
     )
     grad = np.empty_like(theta)
     return Objective(problem, network)(theta, grad), grad
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("name", list(COSTS))
+def test_a_weight_of_two_is_a_repeated_row(name, sparse):
+    """scikit-learn's sample-weight checks, at the objective: integer weights
+    and the rows repeated as often give the same cost and gradient at the
+    same parameters (up to the order of the sums' roundings)."""
+    rng = np.random.RandomState(42)
+    X = rng.uniform(0.0, 3.0, size=(15, 10))
+    X[X < 1.0] = 0.0
+    Y = _targets(name, rng, (15, 1))
+    weights = rng.randint(0, 4, 15).astype(float)
+    repeats = weights.astype(int)
+    X_repeated, Y_repeated = np.repeat(X, repeats, axis=0), np.repeat(Y, repeats, 0)
+    if sparse:
+        X, X_repeated = sp.csr_matrix(X), sp.csr_matrix(X_repeated)
+    cost = COSTS[name]
+    network = Network([10, 100, 1], "relu", cost.output_activation)
+    for seed in range(5):
+        theta = network.initial_theta(
+            "glorot_uniform", np.float64, np.random.RandomState(seed)
+        )
+        loss, grad = _evaluate(X, Y, weights, network, theta, cost, 1e-4)
+        repeated = _evaluate(X_repeated, Y_repeated, None, network, theta, cost, 1e-4)
+        assert loss == pytest.approx(repeated[0], rel=1e-12)
+        np.testing.assert_allclose(
+            grad, repeated[1], rtol=0, atol=1e-12 * np.abs(repeated[1]).max()
+        )
 
 
 @pytest.mark.parametrize("hidden", [(), (5,), (4, 3)], ids=["none", "one", "two"])
