@@ -108,6 +108,24 @@ def test_robust_costs_beat_squared_error_under_outliers(loss, params):
     assert errors[loss] < 0.8 * errors["squared_error"], errors
 
 
+def test_a_diverged_poisson_lbfgs_fit_raises_and_keeps_the_model():
+    """Unscaled inputs around 100, as in check_fit_idempotent: there
+    MLPRegressor(loss="poisson", solver="lbfgs") returns a model with loss_
+    NaN and predictions near 1e-34; skce raises scikit-learn's sentence
+    and keeps the model it had ('Differences')."""
+    rng = np.random.RandomState(14)
+    X = rng.normal(loc=100, size=(100, 2))
+    y = np.abs(rng.poisson(3, 100)).astype(float)
+    model = MLPCostRegressor("poisson", solver="lbfgs", random_state=14)
+    model.fit(X / 100.0, y)  # scaled: a model to keep
+    before = (model.loss_, [c.copy() for c in model.coefs_])
+    with pytest.raises(ValueError, match="^Solver produced non-finite parameter"):
+        model.fit(X, y)
+    assert model.loss_ == before[0]
+    for coef, kept in zip(model.coefs_, before[1], strict=True):
+        np.testing.assert_array_equal(coef, kept)
+
+
 def test_poisson_predicts_positive_values_and_refuses_negative_targets():
     rng = np.random.RandomState(5)
     X = rng.normal(size=(200, 3))
