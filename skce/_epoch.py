@@ -546,10 +546,29 @@ NO_CALLS = Calls(0, 0, 0, 0, 0.0, 0)
 NO_PARTS = Parts(0, 0, 0, 0, 0, 0, 0)
 
 
-def _reached(team, X, csr, epoch, buffers, slots, dropout, timers, summing):
-    """The deferred parts ``run_epoch`` reaches with these arguments (a run
-    that adds up sums, or steps), with the signature of each (None: not
-    reached), in ``Parts`` order."""
+class Branches(NamedTuple):
+    """What decides which parts a run reaches, besides the arguments'
+    types: the run adds up sums (else it steps), on shards, in chunks of
+    the batch size, with the rows in order. ``run`` keys its plan by these,
+    and ``_reached`` reads them from here only, so the two cannot differ."""
+
+    summing: bool
+    sharded: bool
+    chunked: bool
+    in_order: bool
+
+    @classmethod
+    def of(cls, epoch, slots):
+        summing = epoch.calls.step is None
+        batches = epoch.batches
+        chunked = summing and batches.order.shape[0] > batches.size
+        return cls(summing, slots.costs.shape[0] > 0, chunked, batches.in_order)
+
+
+def _reached(team, X, csr, epoch, buffers, slots, dropout, timers, branches):
+    """The deferred parts ``run_epoch`` reaches with these arguments and
+    ``branches``, with the signature of each (None: not reached), in
+    ``Parts`` order."""
     net, calls, order = epoch.net, epoch.calls, epoch.batches.order
     common = (epoch.theta, net, calls)
     forward = signature_of(X, csr, order, *common, buffers.work, dropout, team, timers)
@@ -558,18 +577,17 @@ def _reached(team, X, csr, epoch, buffers, slots, dropout, timers, summing):
         X, csr, order, epoch.targets, *common, buffers.grad, buffers.bias_sums,
         buffers.work, 0, buffers.costs, buffers.status, dropout, team, timers,
     )  # fmt: skip
-    if not epoch.batches.in_order:
+    if not branches.in_order:
         gather = signature_of(X, csr, 0, epoch.targets, order, 0, 0, 0, buffers)
-    sharded = slots.costs.shape[0] > 0
-    if not (summing or sharded):
+    if not (branches.summing or branches.sharded):
         penalty = signature_of(epoch.theta, net, epoch.penalty)
         update = signature_of(
             epoch.theta, net, epoch.penalty, 0.0, buffers.grad, buffers.bias_sums,
             calls, epoch.hyper, epoch.moments, 0, 0, 0,
         )  # fmt: skip
-    if sharded:
+    if branches.sharded:
         step_shards = signature_of(team, epoch, slots, 0, 0, 0, timers)
-    if summing and order.shape[0] > epoch.batches.size:
+    if branches.chunked:
         part_grad, part_bias = buffers.parts
         accumulate = signature_of(
             net, part_grad, part_bias, buffers.grad, buffers.bias_sums, 0, 0, False
@@ -594,14 +612,13 @@ def run(team, X, csr, epoch, buffers, slots, dropout, timers):
     collected (``_ahead.collecting``) nothing runs, and the result is NaN.
     """
     options = epoch.calls
-    summing, sharded = options.step is None, slots.costs.shape[0] > 0
-    chunked = summing and epoch.batches.order.shape[0] > epoch.batches.size
+    branches = Branches.of(epoch, slots)
     key = (run_epoch, *options.key(), csr is None, dropout is None, timers is None)
-    key += (X.flags.aligned, sharded, chunked, epoch.batches.in_order)
+    key += (X.flags.aligned, *branches)
     typed = epoch._replace(calls=NO_CALLS)
 
     def reached():
-        return _reached(team, X, csr, typed, buffers, slots, dropout, timers, summing)
+        return _reached(team, X, csr, typed, buffers, slots, dropout, timers, branches)
 
     def units():
         parts = [
