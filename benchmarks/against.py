@@ -46,6 +46,8 @@ ROWS = {
     "W3": "10 000 x 100 (64, 64) adam, 5 epochs",
     "W4": "20 000 x 784 (512,) adam, 3 epochs",
     "lbfgs": "digits (100,) lbfgs, 200 iterations",
+    "lbfgs64": "digits (64,) lbfgs, default settings",
+    "lbfgs20k": "20 000 x 100 (64, 64) lbfgs, 50 iterations",
     "W1j2": "digits (100,) adam, n_jobs=2 (shards), 50 epochs",
     "lbfgsj2": "digits (100,) lbfgs, n_jobs=2 (shards), 200 iterations",
     "csr": "digits as CSR (100,) adam, 20 epochs",
@@ -79,6 +81,12 @@ elif what == "sgd10":
     run = fitter(hidden_layer_sizes=(100,), solver="sgd", batch_size=10, max_iter=5)
 elif what == "lbfgs":
     run = fitter(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=200)
+elif what == "lbfgs64":
+    run = fitter(hidden_layer_sizes=(64,), solver="lbfgs")
+elif what == "lbfgs20k":
+    X, y = make_classification(20_000, 100, n_informative=50, n_classes=5,
+                               random_state=0)
+    run = fitter(hidden_layer_sizes=(64, 64), solver="lbfgs", max_iter=50)
 elif what == "W1j2":
     run = fitter(hidden_layer_sizes=(100,), max_iter=50, n_jobs=2)
 elif what == "lbfgsj2":

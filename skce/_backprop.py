@@ -50,10 +50,13 @@ from ._output import cost_piece
 from ._pieces import Deferred
 from ._product import (
     block_columns,
+    block_rows,
     column_blocks,
     csr_rows_dot,
     csr_rows_transpose_dot,
     gemm,
+    row_blocks,
+    row_unit,
 )
 from ._profile import (
     ACTIVATIONS,
@@ -140,6 +143,18 @@ def from_first(team, first, second, slot, timers=None):
 
 
 @helper
+def tiles(sparse, team, m, k, n, unit):
+    """How ``team`` cuts ``(m x k) @ (k x n)``: ``(column blocks, tiles)``,
+    tile ``t`` being column block ``t % column blocks`` of row block ``t //
+    column blocks`` (``_product``; rows in multiples of ``unit``). A CSR
+    product stays whole."""
+    if sparse:
+        return 1, 1
+    n_blocks = column_blocks(m, k, n)
+    return n_blocks, n_blocks * (row_blocks(m, k, n, unit) if team.rows else 1)
+
+
+@helper
 def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
     """Forward pass of ``n_rows = rows.shape[0]`` rows (``X``, flat: their
     features, row after row).
@@ -154,6 +169,7 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
     n_rows = rows.shape[0]
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
+    unit = row_unit(work.itemsize)
     out = 0
     prev = 0
     for layer in range(n_weight_layers):
@@ -166,28 +182,33 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
         sparse = layer == 0 and csr is not None
         # The layer's input: the previous layer's output, or X.
         inputs, start = (work, prev) if layer > 0 else (X, 0)
-        n_blocks = 1 if sparse else column_blocks(n_rows, n_in, n_out)
-        for block in range(team.thread, n_blocks, team.size):
-            lo, hi = block_columns(block, n_blocks, n_out)
+        n_blocks, n_tiles = tiles(sparse, team, n_rows, n_in, n_out, unit)
+        for tile in range(team.thread, n_tiles, team.size):
+            lo, hi = block_columns(tile % n_blocks, n_blocks, n_out)
+            r_lo, r_hi = block_rows(tile // n_blocks, n_tiles // n_blocks, n_rows, unit)
             clock = now(timers)
             if csr is not None and layer == 0:  # Numba drops this for dense X
                 csr_rows_dot(csr, rows, theta, weights, n_out, work, out)
             else:
                 gemm(
                     False, False, n_rows, n_out, n_in, inputs, start, theta,
-                    weights, work, out, 0.0, lo, hi,
+                    weights, work, out, 0.0, r_lo, r_hi, lo, hi,
                 )  # fmt: skip
             clock = lap(timers, FORWARD_PRODUCTS, clock)
+            tile_start = out + r_lo * n_out
             forward_piece(
                 activation,
-                n_rows,
+                r_hi - r_lo,
                 hi - lo,
                 n_out,
-                work[out + lo :],
+                work[tile_start + lo :],
                 theta[biases + lo :],
             )
             if dropout is not None and hidden:
-                drop_units(work, out, n_out, rows, dropout, units, layer, lo, hi)
+                drop_units(
+                    work, tile_start, n_out, rows[r_lo:r_hi], dropout, units, layer,
+                    lo, hi,
+                )  # fmt: skip
             lap(timers, ACTIVATIONS, clock)
         meet(team, timers)
         prev = out
@@ -236,6 +257,7 @@ def backward(
     n_rows = rows.shape[0]
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
+    unit = row_unit(work.itemsize)
     n_out = units[n_weight_layers]
     widest = 0
     for layer in range(1, units.shape[0]):
@@ -278,9 +300,10 @@ def backward(
         # grad_W = A_in.T @ D, where A_in is the input X for the first layer.
         sparse = layer == 0 and csr is not None
         inputs, start = (work, a_in) if layer > 0 else (X, 0)
-        n_blocks = 1 if sparse else column_blocks(n_in, n_rows, n_out)
-        for block in range(team.thread, n_blocks, team.size):
-            lo, hi = block_columns(block, n_blocks, n_out)
+        n_blocks, n_tiles = tiles(sparse, team, n_in, n_rows, n_out, unit)
+        for tile in range(team.thread, n_tiles, team.size):
+            lo, hi = block_columns(tile % n_blocks, n_blocks, n_out)
+            r_lo, r_hi = block_rows(tile // n_blocks, n_tiles // n_blocks, n_in, unit)
             clock = now(timers)
             if csr is not None and layer == 0:  # Numba drops this for dense X
                 csr_rows_transpose_dot(
@@ -289,37 +312,43 @@ def backward(
             else:
                 gemm(
                     True, False, n_in, n_out, n_rows, inputs, start, work, current,
-                    grad, weights, 0.0, lo, hi,
+                    grad, weights, 0.0, r_lo, r_hi, lo, hi,
                 )  # fmt: skip
             clock = lap(timers, BACKWARD_PRODUCTS, clock)
-            sums = bias_sums[biases + lo : biases + hi]
-            for j in range(sums.shape[0]):
-                sums[j] = 0.0
-            for i in range(n_rows):
-                row = work[current + i * n_out + lo : current + i * n_out + hi]
+            if r_lo == 0:  # the columns' bias sums, once
+                sums = bias_sums[biases + lo : biases + hi]
                 for j in range(sums.shape[0]):
-                    sums[j] += row[j]
+                    sums[j] = 0.0
+                for i in range(n_rows):
+                    row = work[current + i * n_out + lo : current + i * n_out + hi]
+                    for j in range(sums.shape[0]):
+                        sums[j] += row[j]
             lap(timers, BIAS_SUMS, clock)
 
         if layer > 0:
             # The error of the layer below: (D @ W.T) * f'(A_in).
-            n_blocks = column_blocks(n_rows, n_out, n_in)
-            for block in range(team.thread, n_blocks, team.size):
-                lo, hi = block_columns(block, n_blocks, n_in)
+            n_blocks, n_tiles = tiles(False, team, n_rows, n_out, n_in, unit)
+            for tile in range(team.thread, n_tiles, team.size):
+                lo, hi = block_columns(tile % n_blocks, n_blocks, n_in)
+                r_lo, r_hi = block_rows(
+                    tile // n_blocks, n_tiles // n_blocks, n_rows, unit
+                )
                 clock = now(timers)
                 gemm(
                     False, True, n_rows, n_in, n_out, work, current, theta, weights,
-                    work, spare, 0.0, lo, hi,
+                    work, spare, 0.0, r_lo, r_hi, lo, hi,
                 )  # fmt: skip
                 clock = lap(timers, BACKWARD_PRODUCTS, clock)
                 keep = 0.0
                 if dropout is not None:
                     keep = drop_errors(
-                        work, spare, n_in, rows, dropout, units, layer - 1, lo, hi
-                    )
+                        work, spare + r_lo * n_in, n_in, rows[r_lo:r_hi], dropout,
+                        units, layer - 1, lo, hi,
+                    )  # fmt: skip
                 derivative_piece(
-                    calls.derivative, n_rows, hi - lo, n_in, work[a_in + lo :],
-                    work[spare + lo :], keep,
+                    calls.derivative, r_hi - r_lo, hi - lo, n_in,
+                    work[a_in + r_lo * n_in + lo :], work[spare + r_lo * n_in + lo :],
+                    keep,
                 )  # fmt: skip
                 lap(timers, ACTIVATIONS, clock)
             current, spare = spare, current

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 import joblib
 
 from ._blas import keep_single_threaded, library_path
+from ._scipy_blas import users_threads
 
 _lock = threading.Lock()
 _running = 0
@@ -37,7 +38,7 @@ _running = 0
 
 def cores_given():
     """How many threads one fit alone may run in this process."""
-    cores = joblib.cpu_count()
+    cores = _process_cores()
     for variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
         try:
             cores = min(cores, max(int(os.environ[variable]), 1))
@@ -45,8 +46,15 @@ def cores_given():
             pass
     if cores > 1:
         for library in _other_blas_libraries():
-            cores = min(cores, max(int(library.num_threads), 1))
+            cores = min(cores, max(users_threads(library), 1))
     return cores
+
+
+@functools.cache
+def _process_cores():
+    # Read once: joblib reads the affinity and the cgroup's files, a fifth
+    # of a millisecond, and a fit asks before every epoch or evaluation.
+    return joblib.cpu_count()
 
 
 @functools.cache

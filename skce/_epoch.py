@@ -289,7 +289,7 @@ def run_epoch(team, X, csr, epoch, buffers, slots, parts, dropout, timers):
     thread, n_threads = team.thread, team.size
     lo = thread * n_params // n_threads
     hi = (thread + 1) * n_params // n_threads
-    alone = Team(0, 1, team.sync, team.broadcast)  # never meets anyone
+    alone = Team(0, 1, team.sync, team.broadcast, False)  # never meets anyone
     part_grad, part_bias = buffers.parts
     total = 0.0
     total_weight = 0.0

@@ -98,18 +98,23 @@ class Problem:
         never learn of."""
         return self.cost.code is None
 
-    def team_size(self, network, n_rows):
-        """How many threads share batches of ``n_rows`` rows now: the column
-        blocks of their largest product, within the fit's share of the
-        cores (one for a user's cost)."""
+    def team_size(self, network, n_rows, rows=False, itemsize=8):
+        """How many threads share batches of ``n_rows`` rows now: the blocks
+        of their largest product (column blocks, and with ``rows`` row
+        blocks of elements of ``itemsize`` bytes), within the fit's share of
+        the cores (one for a user's cost)."""
         if self.alone or self.user_cost():
             return 1
-        return thread_share(most_blocks(network.layer_units, n_rows))
+        blocks = most_blocks(network.layer_units, n_rows, rows, itemsize)
+        return thread_share(blocks)
 
-    def on_team(self, size, call):
+    def on_team(self, size, call, rows=False):
         """``call(team)`` on each thread of a team of ``size`` threads at
-        once; returns thread 0's result."""
-        team = team_of(size) if size > 1 else [ALONE]
+        once (cutting rows too, with ``rows``: ``Team.rows``); returns
+        thread 0's result. A team of one takes its products whole: a row
+        block is the rows of the whole product, bit for bit
+        (``_product.row_unit``), and one thread gains nothing by cutting."""
+        team = team_of(size, rows) if size > 1 else [ALONE]
         return self._threads.run([lambda t=t: call(t) for t in team])[0]
 
     def batches(self, order, batch_size):
@@ -151,18 +156,21 @@ class Problem:
             step,
         )
 
-    def run_on_team(self, size, arguments, dropout, buffers):
+    def run_on_team(self, size, arguments, dropout, buffers, rows=False):
         """The epoch kernel ``run_epoch(team, X, csr, *arguments(team,
         timers), dropout, timers)`` on each thread of a team of ``size``,
         timed by the current profile (``timers`` is this thread's counters,
         or None); returns thread 0's result. ``buffers`` are the
-        ``EpochBuffers`` of the threads, whose status is checked after."""
+        ``EpochBuffers`` of the threads, whose status is checked after;
+        ``rows``: see ``on_team``."""
 
         def call(team, timers):
             return run(team, *self.x.flat(), *arguments(team, timers), dropout, timers)
 
         with epoch_timers(size) as timers:  # [None] unless profiled
-            result = self.on_team(size, lambda team: call(team, timers[team.thread]))
+            result = self.on_team(
+                size, lambda team: call(team, timers[team.thread]), rows
+            )
         check_status(self.cost, buffers)
         return result
 
@@ -195,9 +203,14 @@ class Problem:
         )._replace(grad=grad, bias_sums=bias_sums)
         epoch = self.epoch(network, theta, None, None, 0, batches)
         slots = no_shards(theta.dtype)
-        size = self.team_size(network, self.n_samples)
+        # A full batch has rows to spare: its team cuts them as well.
+        size = self.team_size(network, self.n_samples, True, theta.itemsize)
         cost_sum, weight_sum, _ = self.run_on_team(
-            size, lambda team, timers: (epoch, buffers, slots), dropout, [buffers]
+            size,
+            lambda team, timers: (epoch, buffers, slots),
+            dropout,
+            [buffers],
+            rows=True,
         )
         return cost_sum, weight_sum
 

@@ -25,6 +25,24 @@ from ._compiled import helper
 SPLIT_WORK = 4_000_000
 BLOCK_COLUMNS = 256
 MAX_BLOCKS = 16
+# A team that cuts rows too (a full batch's: ``_team.Team.rows``) cuts a
+# product of ROW_SPLIT_WORK multiply-adds or more and one column block into
+# at most MAX_BLOCKS row blocks, each a whole number of units of rows but
+# the last (``row_unit``: ROW_UNIT_64 for float64, ROW_UNIT_32 for
+# float32). A row block of a product is the same sums as the product's
+# rows, and BLAS computes them alike where the cut falls on a multiple of
+# its kernels' unroll, as its own threads cut products: so the rows of a
+# block are those of the whole product, bit for bit, where the unit is a
+# multiple of the unroll (Haswell's sgemm unrolls 24 rows, its dgemm 4;
+# ``tests/test_kernels.py`` checks it on the machine it runs on).
+ROW_UNIT_64 = 32
+ROW_UNIT_32 = 96
+ROW_SPLIT_WORK = 1_000_000
+# A full batch of fewer multiply-adds (over its forward and backward
+# products) keeps one thread: waking a second and meeting it at every layer
+# costs more than it saves (docs/performance.rst, "The constants and what
+# they were measured on").
+ROW_TEAM_WORK = 50_000_000
 
 
 @helper
@@ -42,12 +60,53 @@ def block_columns(block, n_blocks, n):
     return lo, n if block == n_blocks - 1 else lo + BLOCK_COLUMNS
 
 
-def most_blocks(layer_units, n_rows):
-    """The most column blocks of any product of a batch of ``n_rows`` rows:
-    how many threads a team of ``backprop`` can keep busy. Python, by the
-    kernels' own rule (``column_blocks``, run as Python)."""
-    blocks = column_blocks.py_func
+@helper
+def row_unit(itemsize):
+    """The rows of a row block's unit, for elements of ``itemsize`` bytes."""
+    return ROW_UNIT_64 if itemsize == 8 else ROW_UNIT_32
+
+
+@helper
+def row_blocks(m, k, n, unit):
+    """How many row blocks ``(m x k) @ (k x n)`` is cut into by a team that
+    cuts rows (``Team.rows``): one unless the product is large and has a
+    single column block. Products with one column stay whole (they are
+    matrix-vector products, which BLAS rounds by other rules)."""
+    if n < 2 or m < 2 * unit or m * k * n < ROW_SPLIT_WORK:
+        return 1
+    if m * k * n >= SPLIT_WORK and n // BLOCK_COLUMNS > 1:
+        return 1  # cut into column blocks (``column_blocks``) instead
+    return min(m // unit, MAX_BLOCKS)
+
+
+@helper
+def block_rows(block, n_blocks, m, unit):
+    """The rows ``(lo, hi)`` of row block ``block`` of ``n_blocks`` of
+    ``m``: whole multiples of ``unit``, as even as they go; the last takes
+    the rest."""
+    units = m // unit
+    lo = unit * (units * block // n_blocks)
+    hi = m if block == n_blocks - 1 else unit * (units * (block + 1) // n_blocks)
+    return lo, hi
+
+
+def most_blocks(layer_units, n_rows, rows=False, itemsize=8):
+    """The most blocks of any product of a batch of ``n_rows`` rows (column
+    blocks, and with ``rows`` row blocks, if the batch has ``ROW_TEAM_WORK``
+    multiply-adds): how many threads a team of ``backprop`` can keep busy.
+    Python, by the kernels' own rules (``column_blocks`` and
+    ``row_blocks``, run as Python); ``itemsize``: of the elements."""
+    unit = row_unit.py_func(itemsize)
+
+    def blocks(m, k, n):
+        columns = column_blocks.py_func(m, k, n)
+        return max(columns, row_blocks.py_func(m, k, n, unit) if rows else 1)
+
     units = [int(u) for u in layer_units]
+    if rows:
+        products = sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
+        if 3 * n_rows * products < ROW_TEAM_WORK:
+            rows = False
     most = 1
     for layer, (n_in, n_out) in enumerate(zip(units[:-1], units[1:], strict=True)):
         most = max(most, blocks(n_rows, n_in, n_out), blocks(n_in, n_rows, n_out))
@@ -57,18 +116,19 @@ def most_blocks(layer_units, n_rows):
 
 
 @helper
-def gemm(trans_a, trans_b, m, n, k, A, a0, B, b0, C, c0, beta, lo, hi):
-    """Columns ``[lo, hi)`` of ``C = op(A) @ op(B) + beta * C``, by skce's
-    single-threaded BLAS (``_blas``).
+def gemm(trans_a, trans_b, m, n, k, A, a0, B, b0, C, c0, beta, r_lo, r_hi, lo, hi):
+    """Rows ``[r_lo, r_hi)`` and columns ``[lo, hi)`` of ``C = op(A) @
+    op(B) + beta * C``, by skce's single-threaded BLAS (``_blas``).
 
     ``op(A)`` is ``m x k``, stored row-major in the flat array ``A`` from
     element ``a0`` (as ``k x m`` where ``trans_a``); ``op(B)`` is ``k x n``
     (stored ``n x k`` where ``trans_b``) from ``B[b0]``; ``C`` is ``m x n``
     from ``C[c0]``. A column block is the same sums as the whole product,
     but BLAS may round them otherwise (it picks its kernels by shape):
-    callers cut products by shape alone (``column_blocks``), never by
-    thread. The extents are checked here, since BLAS reads whatever memory
-    it is told to.
+    callers cut products by shape alone (``column_blocks``, ``row_blocks``),
+    never by thread; a row range is only taken from a product of two rows
+    and two columns or more. The extents are checked here, since BLAS reads
+    whatever memory it is told to.
     """
     if (
         min(m, n, k, a0, b0, c0) < 0
@@ -76,12 +136,14 @@ def gemm(trans_a, trans_b, m, n, k, A, a0, B, b0, C, c0, beta, lo, hi):
         or b0 + k * n > B.shape[0]
         or c0 + m * n > C.shape[0]
         or not (0 <= lo <= hi <= n)
+        or not (0 <= r_lo <= r_hi <= m)
+        or ((r_lo > 0 or r_hi < m) and (m < 2 or n < 2))
     ):
         raise ValueError("gemm: operands out of their arrays")
-    if m == 0 or hi == lo:
+    if r_hi == r_lo or hi == lo:
         return
     if k == 0:  # BLAS never reads C when beta is 0: it may hold garbage
-        for i in range(m):
+        for i in range(r_lo, r_hi):
             row = C[c0 + i * n + lo : c0 + i * n + hi]
             for j in range(row.shape[0]):
                 row[j] = beta * row[j] if beta != 0.0 else 0.0
@@ -109,18 +171,18 @@ def gemm(trans_a, trans_b, m, n, k, A, a0, B, b0, C, c0, beta, lo, hi):
         cblas_gemm(
             trans_a,
             trans_b,
-            m,
+            r_hi - r_lo,
             hi - lo,
             k,
             A,
-            a0,
+            a0 + (r_lo if trans_a else r_lo * k),
             m if trans_a else k,
             B,
             b0 + (lo * k if trans_b else lo),
             k if trans_b else n,
             beta,
             C,
-            c0 + lo,
+            c0 + r_lo * n + lo,
             n,
         )
 

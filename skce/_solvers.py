@@ -18,6 +18,7 @@ from ._codes import SOLVER_ADAM, SOLVER_CODES, SOLVER_GD, SOLVER_LBFGS
 from ._optimizer import Moments, Optimizer, momentum, optimizer_step
 from ._problem import Objective
 from ._progress import Progress, warn
+from ._scipy_blas import one_thread
 
 #: scikit-learn's sentence for a diverged fit, which every divergence error
 #: starts with, so that code matching scikit-learn's message matches skce's.
@@ -67,7 +68,7 @@ def fit_lbfgs(
             _record_validation(state, validation, network, problem, x, config, progress)
         progress.end_epoch()
 
-    with problem.running():
+    with problem.running(), one_thread():
         result = scipy.optimize.minimize(
             loss_grad,
             variables.start,

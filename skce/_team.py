@@ -125,23 +125,27 @@ class Team(NamedTuple):
     at first) holds their barrier's counters and ``broadcast`` (float64, 4)
     what thread 0 computes for all. A team of one is the plain
     single-threaded call (``ALONE``), and never touches either array.
+    ``rows``: whether the team cuts the rows of large products too, not
+    only their columns (``_product.row_blocks``): a full batch's, which has
+    rows to spare.
     """
 
     thread: int
     size: int
     sync: np.ndarray
     broadcast: np.ndarray
+    rows: bool
 
 
 #: A team of one: the calling thread.
-ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0))
+ALONE = Team(0, 1, np.zeros(0, dtype=np.int64), np.zeros(0), False)
 
 
-def team_of(size):
+def team_of(size, rows=False):
     """The ``Team`` of each of ``size`` threads, sharing fresh counters."""
     sync = np.zeros(16, dtype=np.int64)
     broadcast = np.zeros(4)
-    return [Team(thread, size, sync, broadcast) for thread in range(size)]
+    return [Team(thread, size, sync, broadcast, rows) for thread in range(size)]
 
 
 @helper

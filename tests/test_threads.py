@@ -16,6 +16,7 @@ import skce._cores
 from skce import MLPCostClassifier
 from skce._blas import library_path, library_threads
 from skce._cores import cores_given, fits_running, thread_share
+from skce._scipy_blas import library
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -97,8 +98,10 @@ def _blas_settings():
 @quiet
 def test_fits_never_change_the_process_blas_threads(digits, wide):
     """Concurrent fits, one of which raises, leave every BLAS library's
-    thread count as it was, during the fits as after them."""
+    thread count as it was, during the fits as after them; SciPy's alone
+    is one thread while an L-BFGS fit runs (``tests/test_scipy_blas.py``)."""
     X, y = digits
+    scipy_blas = library()
     before = _blas_settings()
     assert before[library_path()] == 1  # skce's own copy: one thread
     seen = []
@@ -128,7 +131,13 @@ def test_fits_never_change_the_process_blas_threads(digits, wide):
         stop.set()
         watcher.join()
     assert seen, "the watcher never ran"
-    assert all(settings == before for settings in seen)
+    if scipy_blas is not None:
+        for settings in seen:
+            assert settings.pop(scipy_blas.filepath) in (1, before[scipy_blas.filepath])
+        others = {path: n for path, n in before.items() if path != scipy_blas.filepath}
+    else:
+        others = before
+    assert all(settings == others for settings in seen)
     assert _blas_settings() == before
     assert fits_running() == 0
 
@@ -157,6 +166,33 @@ def test_a_fit_inside_threadpool_limits_1_uses_one_thread(wide, monkeypatch):
         _fit("adam", 0, X, y, (30,), n_jobs=2)
     assert sizes and max(sizes) == 1
     assert library_threads() == 1
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs"])
+@quiet
+def test_a_full_batch_on_two_threads_is_the_one_thread_fit(solver, monkeypatch):
+    """A full batch large enough for a team (``_product.ROW_TEAM_WORK``)
+    is cut into row blocks by shape; two threads share them, to the bits
+    of one thread."""
+    X, y = make_classification(3000, 100, n_informative=40, n_classes=3, random_state=0)
+    if cores_given() < 2:
+        pytest.skip("one core here: a fit never has a second thread to use")
+    sizes = []
+    real_run = skce._cores.Threads.run
+
+    def run(self, tasks):
+        sizes.append(len(tasks))
+        return real_run(self, tasks)
+
+    monkeypatch.setattr(skce._cores.Threads, "run", run)
+    fit = lambda: _fit(solver, 0, X, y, (64, 64)).theta_  # noqa: E731
+    two = fit()
+    assert max(sizes) == 2
+    sizes.clear()
+    with threadpool_limits(limits=1):
+        one = fit()
+    assert max(sizes) == 1
+    assert one.tobytes() == two.tobytes()
 
 
 def test_fits_running_share_the_cores():
