@@ -109,18 +109,18 @@ def _products(X, layer_units, batch_size, epochs, thread, n_threads):
                 for block in range(thread, blocks, n_threads):
                     lo, hi = block_columns(block, blocks, b)
                     gemm(False, False, m, b, a, inputs, first, weights, offset, out,
-                         0, 0.0, lo, hi)  # fmt: skip
+                         0, 0.0, 0, m, lo, hi)  # fmt: skip
                 blocks = column_blocks(a, m, b)
                 for block in range(thread, blocks, n_threads):
                     lo, hi = block_columns(block, blocks, b)
                     gemm(True, False, a, b, m, inputs, first, D, 0, grads, offset,
-                         0.0, lo, hi)  # fmt: skip
+                         0.0, 0, a, lo, hi)  # fmt: skip
                 if layer > 0:
                     blocks = column_blocks(m, b, a)
                     for block in range(thread, blocks, n_threads):
                         lo, hi = block_columns(block, blocks, a)
                         gemm(False, True, m, a, b, D, 0, weights, offset, out, 0,
-                             0.0, lo, hi)  # fmt: skip
+                             0.0, 0, m, lo, hi)  # fmt: skip
                 offset += a * b
 
 
