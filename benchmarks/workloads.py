@@ -85,7 +85,7 @@ FULL = [
     ),
     Workload("W5", "digits", (100,), "lbfgs", epochs=200, target=0.50),
     Workload("W5s", "digits", (64,), "lbfgs", epochs=200, target=0.50),
-    Workload("W5b", "synthetic-100", (64, 64), "lbfgs", epochs=50, target=None),
+    Workload("W5b", "synthetic-100", (64, 64), "lbfgs", epochs=50, target=0.50),
     Workload("W5j2", "digits", (100,), "lbfgs", epochs=200, target=0.50, n_jobs=2),
     Workload(
         "W5L",

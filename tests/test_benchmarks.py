@@ -40,6 +40,8 @@ def test_quick_benchmark_runs_and_reports_every_workload(tmp_path):
         "W4",
         "W4f",
         "W5",
+        "W5s",
+        "W5b",
         "W5j2",
         "W5L",
         "R1",
