@@ -142,12 +142,8 @@ def test_fits_never_change_the_process_blas_threads(digits, wide):
     assert fits_running() == 0
 
 
-@quiet
-def test_a_fit_inside_threadpool_limits_1_uses_one_thread(wide, monkeypatch):
-    """The limit a user sets on BLAS is the fit's: its team is one thread."""
-    X, y = wide
-    if cores_given() < 2:
-        pytest.skip("one core here: a fit never has a second thread to use")
+def _team_sizes(monkeypatch):
+    """The sizes of the teams the fits start from now on, in a list."""
     sizes = []
     real_run = skce._cores.Threads.run
 
@@ -156,6 +152,16 @@ def test_a_fit_inside_threadpool_limits_1_uses_one_thread(wide, monkeypatch):
         return real_run(self, tasks)
 
     monkeypatch.setattr(skce._cores.Threads, "run", run)
+    return sizes
+
+
+@quiet
+def test_a_fit_inside_threadpool_limits_1_uses_one_thread(wide, monkeypatch):
+    """The limit a user sets on BLAS is the fit's: its team is one thread."""
+    X, y = wide
+    if cores_given() < 2:
+        pytest.skip("one core here: a fit never has a second thread to use")
+    sizes = _team_sizes(monkeypatch)
     _fit("adam", 0, X, y, (512,))
     assert max(sizes) == 2  # alone, the wide fit uses both cores
     sizes.clear()
@@ -177,14 +183,7 @@ def test_a_full_batch_on_two_threads_is_the_one_thread_fit(solver, monkeypatch):
     X, y = make_classification(3000, 100, n_informative=40, n_classes=3, random_state=0)
     if cores_given() < 2:
         pytest.skip("one core here: a fit never has a second thread to use")
-    sizes = []
-    real_run = skce._cores.Threads.run
-
-    def run(self, tasks):
-        sizes.append(len(tasks))
-        return real_run(self, tasks)
-
-    monkeypatch.setattr(skce._cores.Threads, "run", run)
+    sizes = _team_sizes(monkeypatch)
     fit = lambda: _fit(solver, 0, X, y, (64, 64)).theta_  # noqa: E731
     two = fit()
     assert max(sizes) == 2
