@@ -3,22 +3,35 @@
 Each activation is two pieces (``_pieces``), compiled only for a fit that
 uses it: ``forward`` applies it to a layer's products and biases, and
 ``derivative`` multiplies the error of the layer's outputs by its
-derivative. ``ACTIVATIONS`` maps the names of the ``activation`` parameter
-to them; the output layer's logits are the ``identity``'s.
+derivative. ``PIECES`` maps the names of the ``activation`` parameter to
+them (``skce.activations`` holds the classes users see); the output
+layer's logits are the ``identity``'s.
 
 Both work in place on a column block of ``n_rows`` rows: the columns
 ``[lo, lo + n_cols)`` of a C-contiguous matrix of ``width`` columns, whose
 pointer starts at column ``lo`` of the first row. A C array of that pointer
 is declared ``(n_rows, width)``, of which only the first ``n_cols`` columns
-are read or written.
+are read or written. ``parameter`` is the activation's one parameter
+(leaky ReLU's slope; 0 for the others).
 
-The derivative is written in terms of the layer's *outputs* ``a`` (as in
-scikit-learn), so the pre-activations never need to be kept: logistic
-``a(1 - a)``, tanh ``1 - a^2``, relu ``[a > 0]``. Its last argument
-``keep`` is 0 without dropout; with dropout, ``1 - rate`` of the layer (1
-where the layer's rate is 0): the kept units hold ``a / keep``, so the
-derivative is taken at ``a * keep`` and scaled by ``1 / keep``, and the
-kernels have already zeroed the error of the dropped units.
+The derivative is written in terms of the layer's *outputs* ``a`` where
+the outputs fix it (as in scikit-learn), so the pre-activations need not be
+kept: logistic ``a(1 - a)``, tanh ``1 - a^2``, relu ``[a > 0]``, leaky
+ReLU ``1`` or the slope by the sign of ``a``, ELU ``a + 1`` below zero,
+softplus ``1 - e^{-a}``. GELU is not monotonic, so no function of its
+output is its derivative: it *keeps its inputs* (``keeps_inputs``), and so
+does a user's activation. Such a forward piece also writes each
+pre-activation ``z`` into ``S``, a matrix laid out like ``Z`` elsewhere in
+the kernels' work space, and its derivative reads them there. Where nothing
+will read them (prediction), the kernels pass ``S`` at ``Z`` itself: the
+piece writes ``z`` first and ``f(z)`` over it. Pieces that read their
+outputs ignore ``S``.
+
+The derivative's argument ``keep`` is 0 without dropout; with dropout,
+``1 - rate`` of the layer (1 where the layer's rate is 0): the kept units
+hold ``a / keep``, so the derivative is taken at ``a * keep`` and scaled by
+``1 / keep``, and the kernels have already zeroed the error of the dropped
+units.
 """
 
 from typing import NamedTuple
@@ -27,14 +40,20 @@ import numpy as np
 from numba import carray
 
 from ._compiled import helper, kernel
-from ._pieces import Signature, piece
+from ._pieces import Piece, Signature, piece
 
-#: ``forward(n_rows, n_cols, width, Z, b)``: ``Z = f(Z + b)``.
-FORWARD = Signature("forward", "void", "iiiTT")
+#: ``forward(n_rows, n_cols, width, Z, b, S, parameter)``: ``Z = f(Z + b)``
+#: (and ``S = Z + b`` for an activation that keeps its inputs).
+FORWARD = Signature("forward", "void", "iiiTTTf")
 forward_piece = FORWARD.caller
-#: ``derivative(n_rows, n_cols, width, A, D, keep)``: ``D *= f'(A)``.
-DERIVATIVE = Signature("derivative", "void", "iiiTTf")
+#: ``derivative(n_rows, n_cols, width, A, S, D, keep, parameter)``:
+#: ``D *= f'(Z)``, from the outputs ``A`` or the kept inputs ``S``.
+DERIVATIVE = Signature("derivative", "void", "iiiTTTff")
 derivative_piece = DERIVATIVE.caller
+
+# GELU's tanh form: sqrt(2 / pi) and the cubic term's coefficient.
+_GELU_SCALE = 0.7978845608028654
+_GELU_CUBIC = 0.044715
 
 
 @helper
@@ -55,11 +74,28 @@ def softplus(z):
     return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
 
 
+@helper
+def gelu(z):
+    """GELU of a scalar in its tanh form,
+    :math:`\\tfrac12 z (1 + \\tanh(\\sqrt{2/\\pi}(z + 0.044715 z^3)))`."""
+    return 0.5 * z * (1.0 + np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z)))
+
+
+@helper
+def gelu_slope(z):
+    """The derivative of ``gelu`` at ``z``."""
+    if abs(z) > 1e100:  # z^3 would overflow; the slope is 0 or 1 to the last bit
+        return 1.0 if z > 0.0 else 0.0
+    t = np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z))
+    inner = _GELU_SCALE * (1.0 + 3.0 * _GELU_CUBIC * z * z)
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * inner
+
+
 # -- forward ----------------------------------------------------------------
 
 
 @piece(FORWARD)
-def identity(n_rows, n_cols, width, z, b):
+def identity(n_rows, n_cols, width, z, b, s, parameter):
     """``Z += b``: the logits of the output layer."""
     Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
     for i in range(n_rows):
@@ -69,7 +105,7 @@ def identity(n_rows, n_cols, width, z, b):
 
 
 @piece(FORWARD)
-def logistic(n_rows, n_cols, width, z, b):
+def logistic(n_rows, n_cols, width, z, b, s, parameter):
     """``Z = sigmoid(Z + b)``."""
     Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
     for i in range(n_rows):
@@ -79,7 +115,7 @@ def logistic(n_rows, n_cols, width, z, b):
 
 
 @piece(FORWARD)
-def tanh(n_rows, n_cols, width, z, b):
+def tanh(n_rows, n_cols, width, z, b, s, parameter):
     """``Z = tanh(Z + b)``."""
     Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
     for i in range(n_rows):
@@ -89,7 +125,7 @@ def tanh(n_rows, n_cols, width, z, b):
 
 
 @piece(FORWARD)
-def relu(n_rows, n_cols, width, z, b):
+def relu(n_rows, n_cols, width, z, b, s, parameter):
     """``Z = max(Z + b, 0)``."""
     Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
     for i in range(n_rows):
@@ -98,11 +134,56 @@ def relu(n_rows, n_cols, width, z, b):
             row[j] = max(row[j] + bias[j], 0.0)
 
 
+@piece(FORWARD)
+def leaky_relu(n_rows, n_cols, width, z, b, s, parameter):
+    """``Z = Z + b`` where positive, ``parameter (Z + b)`` elsewhere."""
+    Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
+    for i in range(n_rows):
+        row = Z[i, :n_cols]
+        for j in range(n_cols):
+            value = row[j] + bias[j]
+            row[j] = value if value > 0.0 else parameter * value
+
+
+@piece(FORWARD)
+def elu(n_rows, n_cols, width, z, b, s, parameter):
+    """``Z = Z + b`` where positive, ``exp(Z + b) - 1`` elsewhere."""
+    Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
+    for i in range(n_rows):
+        row = Z[i, :n_cols]
+        for j in range(n_cols):
+            value = row[j] + bias[j]
+            row[j] = value if value > 0.0 else np.expm1(value)
+
+
+@piece(FORWARD)
+def softplus_forward(n_rows, n_cols, width, z, b, s, parameter):
+    """``Z = log(1 + exp(Z + b))``."""
+    Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
+    for i in range(n_rows):
+        row = Z[i, :n_cols]
+        for j in range(n_cols):
+            row[j] = softplus(row[j] + bias[j])
+
+
+@piece(FORWARD)
+def gelu_forward(n_rows, n_cols, width, z, b, s, parameter):
+    """``S = Z + b``, then ``Z = gelu(S)`` (``S`` may be ``Z`` itself)."""
+    Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
+    S = carray(s, (n_rows, width))
+    for i in range(n_rows):
+        row, inputs = Z[i, :n_cols], S[i, :n_cols]
+        for j in range(n_cols):
+            value = row[j] + bias[j]
+            inputs[j] = value
+            row[j] = gelu(value)
+
+
 # -- derivative ---------------------------------------------------------------
 
 
 @piece(DERIVATIVE)
-def identity_derivative(n_rows, n_cols, width, a, d, keep):
+def identity_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
     """``D *= 1``: nothing, but with dropout's scale."""
     if keep == 0.0:
         return
@@ -115,7 +196,7 @@ def identity_derivative(n_rows, n_cols, width, a, d, keep):
 
 
 @piece(DERIVATIVE)
-def logistic_derivative(n_rows, n_cols, width, a, d, keep):
+def logistic_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
     """``D *= A (1 - A)``."""
     A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
     for i in range(n_rows):
@@ -131,7 +212,7 @@ def logistic_derivative(n_rows, n_cols, width, a, d, keep):
 
 
 @piece(DERIVATIVE)
-def tanh_derivative(n_rows, n_cols, width, a, d, keep):
+def tanh_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
     """``D *= 1 - A^2``."""
     A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
     for i in range(n_rows):
@@ -147,7 +228,7 @@ def tanh_derivative(n_rows, n_cols, width, a, d, keep):
 
 
 @piece(DERIVATIVE)
-def relu_derivative(n_rows, n_cols, width, a, d, keep):
+def relu_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
     """``D *= [A > 0]``."""
     A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
     for i in range(n_rows):
@@ -161,20 +242,125 @@ def relu_derivative(n_rows, n_cols, width, a, d, keep):
                 errors[j] *= scale * (1.0 if outputs[j] * keep != 0.0 else 0.0)
 
 
-class Activation(NamedTuple):
-    """An activation's two pieces."""
+@piece(DERIVATIVE)
+def leaky_relu_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
+    """``D *= 1`` where ``A > 0``, ``parameter`` elsewhere (exact for a
+    slope >= 0, which keeps the sign of the input)."""
+    A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
+    scale = 1.0 if keep == 0.0 else 1.0 / keep
+    for i in range(n_rows):
+        outputs, errors = A[i, :n_cols], D[i, :n_cols]
+        for j in range(n_cols):
+            errors[j] *= scale * (1.0 if outputs[j] > 0.0 else parameter)
+
+
+@piece(DERIVATIVE)
+def elu_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
+    """``D *= 1`` where ``A > 0``, ``A + 1`` (= ``exp(z)``) elsewhere."""
+    A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
+    for i in range(n_rows):
+        outputs, errors = A[i, :n_cols], D[i, :n_cols]
+        if keep == 0.0:
+            for j in range(n_cols):
+                if outputs[j] <= 0.0:
+                    errors[j] = errors[j] * (outputs[j] + 1.0)
+        else:
+            scale = 1.0 / keep
+            for j in range(n_cols):
+                output = outputs[j] * keep
+                errors[j] *= scale * (1.0 if output > 0.0 else output + 1.0)
+
+
+@piece(DERIVATIVE)
+def softplus_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
+    """``D *= 1 - exp(-A)`` (= ``sigmoid(z)``)."""
+    A, D = carray(a, (n_rows, width)), carray(d, (n_rows, width))
+    scale = 1.0 if keep == 0.0 else 1.0 / keep
+    factor = 1.0 if keep == 0.0 else keep
+    for i in range(n_rows):
+        outputs, errors = A[i, :n_cols], D[i, :n_cols]
+        for j in range(n_cols):
+            errors[j] *= scale * -np.expm1(-outputs[j] * factor)
+
+
+@piece(DERIVATIVE)
+def gelu_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
+    """``D *= gelu'(S)``, from the kept inputs."""
+    S, D = carray(s, (n_rows, width)), carray(d, (n_rows, width))
+    scale = 1.0 if keep == 0.0 else 1.0 / keep
+    for i in range(n_rows):
+        inputs, errors = S[i, :n_cols], D[i, :n_cols]
+        for j in range(n_cols):
+            errors[j] *= scale * gelu_slope(inputs[j])
+
+
+class Pieces(NamedTuple):
+    """An activation's two pieces, and whether its derivative reads the
+    kept inputs (``S``) rather than the outputs."""
 
     forward: object
     derivative: object
+    keeps_inputs: bool = False
 
 
-#: The hidden activations by the name users pass (scikit-learn's four).
-ACTIVATIONS = {
-    "identity": Activation(identity, identity_derivative),
-    "logistic": Activation(logistic, logistic_derivative),
-    "tanh": Activation(tanh, tanh_derivative),
-    "relu": Activation(relu, relu_derivative),
+#: The built-in hidden activations by the name users pass.
+PIECES = {
+    "identity": Pieces(identity, identity_derivative),
+    "logistic": Pieces(logistic, logistic_derivative),
+    "tanh": Pieces(tanh, tanh_derivative),
+    "relu": Pieces(relu, relu_derivative),
+    "leaky_relu": Pieces(leaky_relu, leaky_relu_derivative),
+    "elu": Pieces(elu, elu_derivative),
+    "softplus": Pieces(softplus_forward, softplus_derivative),
+    "gelu": Pieces(gelu_forward, gelu_derivative, True),
 }
+
+
+def custom_pieces(fn, derivative):
+    """The ``Pieces`` of a user's jitted scalar ``fn(z)`` and
+    ``derivative(z, a)`` (``a = fn(z)``), which keep their inputs.
+
+    Numba cannot cache a piece that calls functions given at run time, so
+    they are compiled in each process that uses them. A piece cannot raise:
+    where ``fn`` or ``derivative`` raises, the output or error is NaN, which
+    stops the fit as a diverged one. Under dropout a dropped unit's error
+    stays 0, whatever the derivative there.
+    """
+
+    def forward(n_rows, n_cols, width, z, b, s, parameter):
+        Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
+        S = carray(s, (n_rows, width))
+        for i in range(n_rows):
+            row, inputs = Z[i, :n_cols], S[i, :n_cols]
+            for j in range(n_cols):
+                value = row[j] + bias[j]
+                inputs[j] = value
+                try:
+                    row[j] = fn(value)
+                except Exception:
+                    row[j] = np.nan
+
+    def backward(n_rows, n_cols, width, a, s, d, keep, parameter):
+        A, S = carray(a, (n_rows, width)), carray(s, (n_rows, width))
+        D = carray(d, (n_rows, width))
+        scale = 1.0 if keep == 0.0 else 1.0 / keep
+        factor = 1.0 if keep == 0.0 else keep
+        for i in range(n_rows):
+            outputs, inputs, errors = A[i, :n_cols], S[i, :n_cols], D[i, :n_cols]
+            for j in range(n_cols):
+                if keep != 0.0 and errors[j] == 0.0:
+                    continue  # dropped (or no error to scale)
+                try:
+                    slope = derivative(inputs[j], outputs[j] * factor)
+                except Exception:
+                    slope = np.nan
+                errors[j] *= scale * slope
+
+    return Pieces(
+        Piece(forward, FORWARD, cache=False),
+        Piece(backward, DERIVATIVE, cache=False),
+        True,
+    )
 
 
 # -- dropout ------------------------------------------------------------------

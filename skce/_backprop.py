@@ -23,8 +23,10 @@ Conventions shared by every kernel:
   and ``timers`` are None or not in the same way.
 - Targets come as a ``Targets`` tuple: ``Y`` (one row per sample) and the
   sample weights, an empty placeholder when ``has_weight`` is False.
-- ``work`` is scratch space of ``workspace_size(layer_units, n_rows)``
-  elements: the outputs of every layer, then two error buffers; ``costs``
+- ``work`` is scratch space of ``workspace_size(layer_units, n_rows,
+  keeps_inputs)`` elements: the outputs of every layer, then two error
+  buffers, then (for an activation that keeps its inputs, in training)
+  the hidden layers' pre-activations, laid out as their outputs; ``costs``
   (float64, ``n_rows``) takes each row's cost and ``status`` (float64)
   what a user's cost piece reports (``_output``).
 - ``team`` (a ``Team``) is the threads that run one call together: each
@@ -92,18 +94,22 @@ class Net(NamedTuple):
     ``offsets`` (int64, ``2 * n_weight_layers + 1``) holds where ``W_l``
     (``offsets[2 l]``, ``n_in x n_out`` row-major) and ``b_l``
     (``offsets[2 l + 1]``) start in ``theta``, and its length.
+    ``keeps_inputs``: the hidden activation's derivative reads the
+    pre-activations, which training keeps in ``work`` (``_activations``).
     """
 
     layer_units: np.ndarray
     offsets: np.ndarray
+    keeps_inputs: bool
 
 
 class Calls(NamedTuple):
     """The pieces a fit's kernels call, by address (``_pieces``): the hidden
-    layers' activation (``forward``) and its ``derivative``, the output
-    layer's ``logits`` (the identity), the ``cost`` with its one
-    ``parameter``, and the optimizer's ``step`` (0 where the kernel adds up
-    gradients instead of stepping)."""
+    layers' activation (``forward``) and its ``derivative`` (0 in
+    prediction), the output layer's ``logits`` (the identity), the
+    ``cost`` with its one ``parameter``, the optimizer's ``step`` (0 where
+    the kernel adds up gradients instead of stepping), and the
+    activation's one parameter (``shape``: leaky ReLU's slope)."""
 
     forward: int
     derivative: int
@@ -111,6 +117,7 @@ class Calls(NamedTuple):
     cost: int
     parameter: float
     step: int
+    shape: float
 
 
 class Penalty(NamedTuple):
@@ -121,11 +128,32 @@ class Penalty(NamedTuple):
     l1: float
 
 
-def workspace_size(layer_units, n_rows):
+def workspace_size(layer_units, n_rows, keeps_inputs=False):
     """Number of scratch elements the kernels need for ``n_rows`` rows: the
-    outputs of every layer, then two error buffers as wide as the widest."""
+    outputs of every layer, then two error buffers as wide as the widest,
+    then, if the activation ``keeps_inputs`` and the run trains, the hidden
+    layers' pre-activations."""
     units = [int(u) for u in layer_units[1:]]
-    return int(n_rows) * (sum(units) + 2 * max(units))
+    kept = sum(units[:-1]) if keeps_inputs else 0
+    return int(n_rows) * (sum(units) + 2 * max(units) + kept)
+
+
+@helper
+def kept_inputs(net, calls, n_rows):
+    """How far the pre-activations of a hidden layer's ``n_rows`` rows sit
+    in ``work`` after its outputs: past every output and both error
+    buffers, where the activation keeps them and the run trains; else 0,
+    and a forward piece writes them where the outputs go, then the outputs
+    over them."""
+    if not net.keeps_inputs or calls.derivative == 0:
+        return 0
+    units = net.layer_units
+    total = 0
+    widest = 0
+    for layer in range(1, units.shape[0]):
+        total += units[layer]
+        widest = max(widest, units[layer])
+    return n_rows * (total + 2 * widest)
 
 
 @helper
@@ -170,6 +198,7 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
     unit = row_unit(work.itemsize)
+    kept = kept_inputs(net, calls, n_rows)
     out = 0
     prev = 0
     for layer in range(n_weight_layers):
@@ -203,6 +232,8 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
                 n_out,
                 work[tile_start + lo :],
                 theta[biases + lo :],
+                work[tile_start + (kept if hidden else 0) + lo :],
+                calls.shape,
             )
             if dropout is not None and hidden:
                 drop_units(
@@ -264,6 +295,7 @@ def backward(
         widest = max(widest, units[layer])
     current = logits + n_rows * n_out  # first error buffer, after the outputs
     spare = current + n_rows * widest
+    kept = kept_inputs(net, calls, n_rows)
 
     cost_sum = 0.0
     weight_sum = 0.0
@@ -345,10 +377,11 @@ def backward(
                         work, spare + r_lo * n_in, n_in, rows[r_lo:r_hi], dropout,
                         units, layer - 1, lo, hi,
                     )  # fmt: skip
+                tile_start = a_in + r_lo * n_in + lo
                 derivative_piece(
-                    calls.derivative, r_hi - r_lo, hi - lo, n_in,
-                    work[a_in + r_lo * n_in + lo :], work[spare + r_lo * n_in + lo :],
-                    keep,
+                    calls.derivative, r_hi - r_lo, hi - lo, n_in, work[tile_start:],
+                    work[tile_start + kept :], work[spare + r_lo * n_in + lo :],
+                    keep, calls.shape,
                 )  # fmt: skip
                 lap(timers, ACTIVATIONS, clock)
             current, spare = spare, current

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._codes import SOLVERS
 from ._warmup import DTYPES, warmup
+from .activations import ACTIVATIONS
 from .costs import COSTS, REGRESSION_COSTS
 
 
@@ -157,6 +158,8 @@ def compare(args):
     def template(cost, solver):
         params = dict(
             hidden_layer_sizes=(args.hidden,),
+            activation=args.activation,
+            negative_slope=args.negative_slope,
             solver=solver,
             max_iter=args.max_iter,
             learning_rate_init=task.learning_rates[solver],
@@ -208,8 +211,12 @@ def compare(args):
         rows.append((*pair, scores[:, 0], scores[:, 1], scores[:, 2]))
     rows.sort(key=rank_key)
     first, second = task.score_names
+    activation = args.activation
+    if activation == "leaky_relu":
+        activation += f" (slope {args.negative_slope:g})"
     print(
-        f"{data}: {X.shape[0]} rows, {X.shape[1]} features; {args.cv}-fold "
+        f"{data}: {X.shape[0]} rows, {X.shape[1]} features; {args.hidden} "
+        f"{activation} hidden units; {args.cv}-fold "
         f"cross-validation (mean ± std over the folds); ranked by {first}, ties "
         f"by {second}; fit: mean seconds per fold's fit"
     )
@@ -225,7 +232,8 @@ def compare(args):
     folding = "stratified " if task_name == "classification" else ""
     subtitle = (
         f"{data}, {X.shape[0]} rows: StandardScaler + one hidden layer of "
-        f"{args.hidden} units, at most {args.max_iter} epochs. Loss curves: one "
+        f"{args.hidden} {activation} units, at most {args.max_iter} epochs. Loss "
+        "curves: one "
         f"fit on all rows per cost and solver; {first}: {args.cv}-fold "
         f"{folding}cross-validation."
     )
@@ -417,6 +425,14 @@ def slowdown(args):
     print(f"saved {path}")
 
 
+def _non_negative(text):
+    """An argparse type: a float >= 0."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def parser():
     main = argparse.ArgumentParser(
         prog="skce",
@@ -458,6 +474,18 @@ def parser():
     )
     cmp.add_argument("--cv", type=int, default=5, help="cross-validation folds (5)")
     cmp.add_argument("--hidden", type=int, default=64, help="hidden units (64)")
+    cmp.add_argument(
+        "--activation",
+        choices=list(ACTIVATIONS),
+        default="relu",
+        help="activation of the hidden units (relu)",
+    )
+    cmp.add_argument(
+        "--negative-slope",
+        type=_non_negative,
+        default=0.01,
+        help="slope of leaky_relu below zero (0.01)",
+    )
     cmp.add_argument("--max-iter", type=int, default=200, help="epochs at most (200)")
     cmp.add_argument("--random-state", type=int, default=0, help="seed (0)")
     cmp.add_argument(

@@ -2,7 +2,7 @@
 
 The kernels take no codes: a fit's options reach them as pieces
 (``_pieces``), which Python picks by these codes (costs, optimizers) or
-by the names users pass (activations: ``_activations.ACTIVATIONS``). Each
+by the names users pass (activations: ``_activations.PIECES``). Each
 dict maps the name a user passes to its code; its keys are the one list of
 that option's values.
 """

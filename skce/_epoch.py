@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import types
 
-from ._activations import ACTIVATIONS, identity
+from ._activations import identity
 from ._ahead import Group, KernelUnit, PieceUnit, planned
 from ._backprop import (
     BACKWARD,
@@ -112,7 +112,9 @@ def epoch_buffers(x, targets, in_order, n_rows, theta, net, sums=True, parts=Fal
         np.empty(gather_x, dtype=dtype),
         np.empty((gather_y, n_outputs), dtype=dtype),
         np.empty(gather_y if targets.has_weight else 0, dtype=dtype),
-        np.empty(workspace_size(net.layer_units, n_rows), dtype=dtype),
+        np.empty(
+            workspace_size(net.layer_units, n_rows, net.keeps_inputs), dtype=dtype
+        ),
         np.empty(n_rows),
         np.zeros(2 + 2 * n_outputs),
         np.empty(n_sums, dtype=dtype),
@@ -507,7 +509,7 @@ class Options(NamedTuple):
     along with it. An ``Epoch`` holds them as its ``calls`` until ``run``
     resolves them to ``Calls``."""
 
-    activation: str
+    activation: object
     cost: object
     step: object
     dtype: np.dtype
@@ -519,7 +521,7 @@ class Options(NamedTuple):
 
     def pieces(self):
         """The pieces the run calls."""
-        activation = ACTIVATIONS[self.activation]
+        activation = self.activation.pieces()
         pieces = [activation.forward, identity]
         if self.cost is not None:
             pieces += [activation.derivative, self.cost.piece()]
@@ -529,7 +531,7 @@ class Options(NamedTuple):
 
     def calls(self):
         """The ``Calls``: the pieces' addresses."""
-        activation, dtype = ACTIVATIONS[self.activation], self.dtype
+        activation, dtype = self.activation.pieces(), self.dtype
         training = self.cost is not None
         return Calls(
             activation.forward.address(dtype),
@@ -538,11 +540,12 @@ class Options(NamedTuple):
             self.cost.piece().address(dtype) if training else 0,
             float(self.cost.parameter) if training else 0.0,
             0 if self.step is None else self.step.address(dtype),
+            float(self.activation.parameter),
         )
 
 
 #: ``Calls`` and ``Parts`` of no address, of the types the kernel takes.
-NO_CALLS = Calls(0, 0, 0, 0, 0.0, 0)
+NO_CALLS = Calls(0, 0, 0, 0, 0.0, 0, 0.0)
 NO_PARTS = Parts(0, 0, 0, 0, 0, 0, 0)
 
 

@@ -221,8 +221,14 @@ class MLPCostClassifier(ClassifierMixin, MLPCostBase):
         empty tuple gives a network without hidden layers: one layer of
         output neurons on the inputs.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', \
+'elu', 'softplus', 'gelu'} or Activation, default='relu'
+        Activation function of the hidden layers (see
+        :mod:`skce.activations`), or an instance of your own subclass of
+        :class:`skce.activations.Activation`. The first four are
+        scikit-learn's; 'leaky_relu' has the slope ``negative_slope`` below
+        zero; 'elu' is :math:`e^z - 1` below zero; 'softplus' is
+        :math:`\\ln(1 + e^z)`; 'gelu' is GELU in its tanh form.
 
     cost : {'log_loss', 'cross_entropy', 'quadratic'} or Cost, default='log_loss'
         The cost to minimize, which also fixes the output activation (see
@@ -381,6 +387,10 @@ class MLPCostClassifier(ClassifierMixin, MLPCostBase):
         weight}`` (missing classes weigh 1), or 'balanced' for
         ``n_samples / (n_classes * np.bincount(y))``. 'balanced' is refused
         by ``partial_fit`` and class weights by multilabel targets.
+
+    negative_slope : float, default=0.01
+        The slope of 'leaky_relu' below zero, at least 0 (0 is a ReLU). Used
+        only with ``activation='leaky_relu'``; the name is PyTorch's.
 
     weight_init : {'glorot_uniform', 'normal_fan_in', 'standard_normal'} or \
 callable, default='glorot_uniform'
@@ -559,6 +569,7 @@ callable, default='glorot_uniform'
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        negative_slope=0.01,
         weight_init="glorot_uniform",
         n_jobs=None,
     ):
@@ -591,6 +602,7 @@ callable, default='glorot_uniform'
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.negative_slope = negative_slope
         self.weight_init = weight_init
         self.n_jobs = n_jobs
 

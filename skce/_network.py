@@ -25,6 +25,7 @@ from ._output import (
 )
 from ._pieces import signature_of
 from ._team import ALONE
+from .activations import Logistic, restored
 
 # Rows per chunk in prediction: large enough for efficient matrix products,
 # small enough that the hidden activations stay in cache.
@@ -95,8 +96,9 @@ class Network:
     ----------
     layer_units : sequence of int
         Widths of every layer, input and output included.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}
-        Activation of the hidden layers.
+    activation : Activation, str or tuple
+        Activation of the hidden layers: an ``skce.activations.Activation``,
+        or what a fitted model stores of one (``activations.stored``).
     output : {'softmax', 'logistic', 'identity', 'exp'}
         What the output units compute from their logits.
     normalize : bool, default=False
@@ -106,11 +108,11 @@ class Network:
 
     def __init__(self, layer_units, activation, output, normalize=False):
         self.layer_units = np.asarray(layer_units, dtype=np.int64)
-        self.activation = activation
+        self.activation = restored(activation)
         self.output = output
         self.normalize = bool(normalize)
         self.offsets = parameter_offsets(self.layer_units)
-        self.net = Net(self.layer_units, self.offsets)
+        self.net = Net(self.layer_units, self.offsets, self.activation.keeps_inputs)
 
     @property
     def n_parameters(self):
@@ -191,9 +193,9 @@ class Network:
             )
         if network.activation != self.activation:
             raise ValueError(
-                f"activation={network.activation!r} differs from the activation "
-                f"{self.activation!r} of the fitted network. Set warm_start=False "
-                "to start a new network."
+                f"activation={network.activation.label} differs from the "
+                f"activation {self.activation.label} of the fitted network. Set "
+                "warm_start=False to start a new network."
             )
         if network.output != self.output:
             raise ValueError(
@@ -231,7 +233,7 @@ class Network:
 
     def _draw_layer(self, weight_init, n_in, n_out, rng):
         if weight_init == "glorot_uniform":
-            factor = 2.0 if self.activation == "logistic" else 6.0
+            factor = 2.0 if isinstance(self.activation, Logistic) else 6.0
             bound = np.sqrt(factor / (n_in + n_out))
             weights = rng.uniform(-bound, bound, (n_in, n_out))
             return weights, rng.uniform(-bound, bound, n_out)

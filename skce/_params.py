@@ -21,10 +21,10 @@ from sklearn.utils._param_validation import (
     InvalidParameterError as SklearnInvalidParameterError,
 )
 
-from ._activations import ACTIVATIONS
 from ._backprop import Penalty
 from ._codes import SOLVERS
 from ._network import WEIGHT_INITS
+from .activations import ACTIVATIONS, Activation, activation_of
 from .costs import COSTS, REGRESSION_COSTS, Cost, regression_cost
 
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
@@ -129,7 +129,15 @@ def _batch_size():
 
 
 CONSTRAINTS = {
-    "activation": _options(*ACTIVATIONS),
+    "activation": (
+        lambda value: (
+            isinstance(value, Activation)
+            or (isinstance(value, str) and value in ACTIVATIONS)
+        ),
+        f"a str among {sorted(ACTIVATIONS)!r} or an instance of "
+        "skce.activations.Activation",
+    ),
+    "negative_slope": _number("float", 0, None),
     "cost": (
         lambda value: (
             isinstance(value, Cost) or (isinstance(value, str) and value in COSTS)
@@ -210,6 +218,8 @@ def check_params(params, name):
     for key in ("cost", "loss"):
         if isinstance(params.get(key), Cost):
             params[key].check()
+    if isinstance(params["activation"], Activation):
+        params["activation"].check()
     sizes = hidden_layer_sizes(params["hidden_layer_sizes"], name)
     rates = dropout_rates(params["dropout"], len(sizes), name)
     if params["solver"] == "lbfgs" and rates.any():
@@ -327,7 +337,7 @@ class FitSpec:
     config: SolverConfig
     hidden_layer_sizes: tuple
     dropout_rates: np.ndarray
-    activation: str
+    activation: Activation
     cost: Cost
     penalty: Penalty
     n_shards: int
@@ -364,7 +374,7 @@ def resolve(estimator, incremental, given_weights):
         config=SolverConfig(**{f.name: params[f.name] for f in fields(SolverConfig)}),
         hidden_layer_sizes=sizes,
         dropout_rates=rates,
-        activation=params["activation"],
+        activation=activation_of(params["activation"], params["negative_slope"]),
         cost=resolve_cost(params),
         penalty=penalty_strengths(
             params["penalty"], params["alpha"], params["l1_ratio"]

@@ -61,7 +61,7 @@ _SHARED_TAIL = _classifier_parameters(
     "n_iter_no_change",
     "max_fun",
 )
-_SHARED_LAST = _classifier_parameters("weight_init", "n_jobs")
+_SHARED_LAST = _classifier_parameters("negative_slope", "weight_init", "n_jobs")
 
 
 class MLPCostRegressor(RegressorMixin, MLPCostBase):
@@ -263,6 +263,7 @@ class MLPCostRegressor(RegressorMixin, MLPCostBase):
         max_fun=15000,
         quantile=0.5,
         huber_threshold=1.0,
+        negative_slope=0.01,
         weight_init="glorot_uniform",
         n_jobs=None,
     ):
@@ -296,6 +297,7 @@ class MLPCostRegressor(RegressorMixin, MLPCostBase):
         self.max_fun = max_fun
         self.quantile = quantile
         self.huber_threshold = huber_threshold
+        self.negative_slope = negative_slope
         self.weight_init = weight_init
         self.n_jobs = n_jobs
 

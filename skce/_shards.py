@@ -93,7 +93,8 @@ class Shard(NamedTuple):
         X, csr = x
         first_row = lo if first_row is None else first_row
         weights = targets.weights[lo:hi] if targets.has_weight else targets.weights
-        per_row = workspace_size(network.layer_units, 1) * np.dtype(dtype).itemsize
+        per_row = workspace_size(network.layer_units, 1, network.net.keeps_inputs)
+        per_row *= np.dtype(dtype).itemsize
         chunk = min(max(64, CHUNK_BYTES // per_row), max(hi - lo, 1))
         shard_targets = Targets(targets.Y[lo:hi], weights, targets.has_weight)
         shard_x = (X if csr is not None else X[lo:hi], csr)

@@ -18,6 +18,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .activations import stored
+
 _EMPTY = np.empty(0)
 
 
@@ -158,7 +160,7 @@ class TrainingState:
             "n_outputs_": network.n_outputs,
             "out_activation_": network.output,
             "_layer_units": network.layer_units,
-            "_activation": network.activation,
+            "_activation": stored(network.activation),
             **public,
             self.PRIVATE: values,
         }

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import ACTIVATIONS, identity
+from ._activations import PIECES, identity
 from ._ahead import KernelUnit, PieceUnit, collecting, prepare
 from ._backprop import Penalty, finish_gradient
 from ._codes import SOLVER_ADAM
@@ -119,7 +119,7 @@ def _units(dtype, sparse, trained):
 def _pieces(trained):
     """Every built-in piece of a training run (``trained``) or a prediction."""
     pieces = [identity, binary, softmax, normalized_logistic, logistic_outputs]
-    for activation in ACTIVATIONS.values():
+    for activation in PIECES.values():
         pieces += (
             [activation.forward, activation.derivative]
             if trained

@@ -43,6 +43,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
 
 from ._estimator import MLPCostClassifier
 from ._regressor import MLPCostRegressor
+from .activations import restored
 
 __all__ = ["ALIAS", "REGRESSOR_ALIAS"]
 
@@ -50,7 +51,9 @@ __all__ = ["ALIAS", "REGRESSOR_ALIAS"]
 ALIAS = "SkceMLPCostClassifier"
 REGRESSOR_ALIAS = "SkceMLPCostRegressor"
 
-# ONNX operators of the hidden activations ("identity" needs none).
+# ONNX operators of scikit-learn's hidden activations ("identity" needs
+# none); the others are composed of plain operators, as onnxruntime has no
+# float64 LeakyRelu, Elu or Softplus and ONNX's Gelu needs opset 20.
 _HIDDEN_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 # Softmax takes its axis per row (not "flatten to 2-D") from this opset on.
 _MIN_OPSET = 13
@@ -112,12 +115,54 @@ def _logits(graph, model, input_name):
         return graph.node("Add", [z, graph.constant(b, [1, len(b)])])
 
     layers = list(zip(model.coefs_, model.intercepts_, strict=True))
-    hidden = _HIDDEN_OPS.get(model._activation)
+    activation = _exported_activation(model)
     a = graph.node("Cast", [input_name], to=graph.dtype)
     for W, b in layers[:-1]:
-        z = affine(a, W, b)
-        a = graph.node(hidden, [z]) if hidden else z
+        a = _activate(graph, activation, affine(a, W, b))
     return affine(a, *layers[-1])
+
+
+def _exported_activation(model):
+    """The model's hidden activation, or a ``ValueError`` for a user's,
+    whose compiled functions ONNX cannot run."""
+    activation = restored(model._activation)
+    if not activation.builtin:
+        raise ValueError(
+            f"The activation {activation!r} is a user's own: ONNX export "
+            "knows the built-in activations only (skce.activations.ACTIVATIONS). "
+            "Save the model with pickle or skops instead."
+        )
+    return activation
+
+
+def _activate(graph, activation, z):
+    """The nodes of ``activation`` on ``z``, computed as the kernels do."""
+    name = activation.name
+    if name == "identity":
+        return z
+    if name in _HIDDEN_OPS:
+        return graph.node(_HIDDEN_OPS[name], [z])
+    zero = graph.scalar(0.0)
+    if name == "leaky_relu":  # max(z, 0) + s min(z, 0): z or s z, exactly
+        below = graph.node("Min", [z, zero])
+        slope = graph.scalar(float(activation.parameter))
+        return graph.node(
+            "Add", [graph.node("Max", [z, zero]), graph.node("Mul", [slope, below])]
+        )
+    if name == "elu":  # z where z > 0, else exp(z) - 1
+        below = graph.node("Exp", [graph.node("Min", [z, zero])])
+        below = graph.node("Sub", [below, graph.scalar(1.0)])
+        return graph.node("Where", [graph.node("Greater", [z, zero]), z, below])
+    if name == "softplus":  # max(z, 0) + log(1 + exp(-|z|)), without overflow
+        tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
+        tail = graph.node("Log", [graph.node("Add", [graph.scalar(1.0), tail])])
+        return graph.node("Add", [graph.node("Max", [z, zero]), tail])
+    # gelu: 0.5 z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z^3))).
+    cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
+    inner = graph.node("Add", [z, graph.node("Mul", [graph.scalar(0.044715), cube])])
+    scaled = graph.node("Mul", [graph.scalar(np.sqrt(2.0 / np.pi)), inner])
+    one_plus = graph.node("Add", [graph.scalar(1.0), graph.node("Tanh", [scaled])])
+    return graph.node("Mul", [graph.node("Mul", [graph.scalar(0.5), z]), one_plus])
 
 
 def _probabilities(graph, model, z, output):

@@ -56,3 +56,43 @@ def linear_loss_grad(X, Y, W, b, cost, alpha):
     loss = reference_cost(cost, z, Y).mean() + 0.5 * alpha * (W**2).sum() / n
     delta = reference_delta(cost, z, Y)
     return loss, (X.T @ delta + alpha * W) / n, delta.sum(axis=0) / n
+
+
+_GELU_SCALE = np.sqrt(2.0 / np.pi)
+
+
+def _gelu(z):
+    return 0.5 * z * (1.0 + np.tanh(_GELU_SCALE * (z + 0.044715 * z**3)))
+
+
+def _gelu_prime(z):
+    t = np.tanh(_GELU_SCALE * (z + 0.044715 * z**3))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * _GELU_SCALE * (
+        1 + 3 * 0.044715 * z**2
+    )
+
+
+def _swish(z):
+    return z * expit(z)
+
+
+#: Every hidden activation as (f(z), f'(z)), written from the formulas; the
+#: leaky ReLU at the slope ``LEAKY_SLOPE`` the tests give it.
+LEAKY_SLOPE = 0.1
+ACTIVATIONS = {
+    "identity": (lambda z: z, np.ones_like),
+    "logistic": (expit, lambda z: expit(z) * (1 - expit(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+    "leaky_relu": (
+        lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
+        lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
+    ),
+    "elu": (
+        lambda z: np.where(z > 0, z, np.expm1(z)),
+        lambda z: np.where(z > 0, 1.0, np.exp(z)),
+    ),
+    "softplus": (lambda z: np.logaddexp(0, z), expit),
+    "gelu": (_gelu, _gelu_prime),
+    "swish": (_swish, lambda z: expit(z) + _swish(z) * (1 - expit(z))),
+}

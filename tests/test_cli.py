@@ -74,6 +74,32 @@ def test_compare_on_digits(tmp_path, capsys, monkeypatch):
         assert words in subtitle, words
 
 
+def test_compare_trains_the_activation_it_is_given(tmp_path, capsys, monkeypatch):
+    models = []
+    draw = _cli.compare_figure
+    monkeypatch.setattr(
+        _cli, "compare_figure", lambda *args: models.append(args[0]) or draw(*args)
+    )
+    args = ["compare", "--costs", "cross_entropy", "--solvers", "lbfgs", "--cv", "2"]
+    args += ["--max-iter", "20", "--hidden", "8", "--out", str(tmp_path)]
+    assert main([*args, "--activation", "leaky_relu", "--negative-slope", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "8 leaky_relu (slope 0.2) hidden units" in out
+    (model,) = models[0].values()
+    assert (model.activation, model.negative_slope) == ("leaky_relu", 0.2)
+    assert model._activation == ("leaky_relu", 0.2)
+
+    assert main([*args, "--activation", "gelu"]) == 0
+    assert "8 gelu hidden units" in capsys.readouterr().out
+    assert list(models[1].values())[0]._activation == "gelu"
+
+    for wrong in (["--activation", "swish"], ["--negative-slope", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, *wrong])
+        assert exit_info.value.code == 2
+        assert wrong[0] in capsys.readouterr().err
+
+
 def test_compare_gives_the_same_table_for_any_n_jobs(digits_csv, tmp_path, capsys):
     """--n-jobs runs the fits side by side; each fit is the one it is alone,
     so only the fit times may differ."""

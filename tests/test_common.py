@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from _user_activation import Swish
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skce import MLPCostClassifier, MLPCostRegressor
@@ -71,6 +72,26 @@ REGRESSORS = [
     for solver in SOLVERS
 ]
 INSTANCES.extend(REGRESSORS)
+
+# The activations beyond scikit-learn's four, and a user's, on both
+# estimators (adam; the leaky ReLU at a slope of its own).
+ACTIVATIONS = _documented_options("activation")
+NEW_ACTIVATIONS = [*ACTIVATIONS[4:], Swish()]
+for _activation in NEW_ACTIVATIONS:
+    INSTANCES.append(
+        _instance("log_loss", "adam").set_params(
+            activation=_activation, negative_slope=0.1
+        )
+    )
+    INSTANCES.append(
+        MLPCostRegressor(
+            activation=_activation,
+            negative_slope=0.1,
+            learning_rate_init=_REGRESSOR_STEP["adam"],
+            max_iter=100,
+            random_state=0,
+        )
+    )
 
 
 def _expected_failures(estimator):
@@ -174,6 +195,16 @@ def test_poisson_with_a_fixed_step_trains(solver, options):
         random_state=0,
     )
     check_regressors_train("MLPCostRegressor", regressor, **options)
+
+
+def test_every_documented_activation_is_checked():
+    from skce.activations import ACTIVATIONS as accepted
+
+    assert sorted(ACTIVATIONS) == sorted(accepted)
+    assert ACTIVATIONS[:4] == ["identity", "logistic", "tanh", "relu"]
+    checked = [est.activation for est in INSTANCES]
+    for activation in NEW_ACTIVATIONS:
+        assert checked.count(activation) == 2  # the classifier and the regressor
 
 
 def test_every_documented_loss_and_solver_of_the_regressor_is_checked():

@@ -3,6 +3,7 @@
 import numpy as np
 import onnxruntime as ort
 import pytest
+from _user_activation import Swish
 from skl2onnx import to_onnx
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -10,11 +11,11 @@ from sklearn.preprocessing import StandardScaler
 from test_custom_costs import MyQuadratic
 
 import skce.onnx  # noqa: F401  (registers the converter)
-from skce import MLPCostClassifier
+from skce import MLPCostClassifier, MLPCostRegressor
+from skce.activations import ACTIVATIONS
 from skce.costs import COSTS
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 
 
 def _run(model, X, **options):
@@ -43,7 +44,12 @@ def _targets(digits, multilabel):
 def test_onnxruntime_agrees_with_predict(digits, multilabel, cost, activation, target):
     X, y = _targets(digits, multilabel)[target]
     clf = MLPCostClassifier(
-        (12, 8), cost=cost, activation=activation, max_iter=30, random_state=0
+        (12, 8),
+        cost=cost,
+        activation=activation,
+        negative_slope=0.2,  # the leaky ReLU's, to see it reach the graph
+        max_iter=30,
+        random_state=0,
     ).fit(X, y)
     assert clf.theta_.dtype == np.float32
     labels, proba = _run(clf, X)
@@ -215,3 +221,35 @@ def test_a_regressor_in_a_pipeline_exports():
     )
     (values,) = session.run(None, {session.get_inputs()[0].name: X})
     np.testing.assert_allclose(values[:, 0], pipe.predict(X), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@quiet
+def test_every_activation_exports_in_float64(activation):
+    """The regressor's values in float64 agree to float64 rounding under
+    every activation (the classifier's probabilities hide small gaps)."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) + np.sin(X[:, 0])
+    reg = MLPCostRegressor(
+        hidden_layer_sizes=(12, 8),
+        activation=activation,
+        negative_slope=0.3,
+        max_iter=50,
+        random_state=0,
+    ).fit(X, y)
+    onx = to_onnx(reg, X[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (values,) = session.run(None, {session.get_inputs()[0].name: X})
+    assert values.dtype == np.float64
+    np.testing.assert_allclose(values.ravel(), reg.predict(X), rtol=1e-12, atol=1e-12)
+
+
+@quiet
+def test_a_users_activation_is_refused_by_name(digits):
+    X, y = digits
+    clf = MLPCostClassifier((8,), activation=Swish(), max_iter=5).fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="Swish.*user's own.*pickle or skops"):
+        _run(clf, X[:5].astype(np.float32))

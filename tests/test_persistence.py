@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import skops.io as sio
+from _user_activation import Swish
 from sklearn.base import clone
 from test_custom_costs import MyQuadratic
 from test_reliability import fitted_state
@@ -107,6 +108,12 @@ def _modules_in(schema):
         # The dropout seed and epoch come along: the masks continue.
         dict(solver="sgd", dropout=0.3, penalty="elasticnet", alpha=1e-3),
         dict(solver="lbfgs", penalty="l1", alpha=1e-2),
+        # The activations beyond scikit-learn's, the leaky ReLU's slope and
+        # GELU's kept inputs (under dropout) among them.
+        dict(solver="adam", activation="leaky_relu", negative_slope=0.2),
+        dict(solver="sgd", activation="gelu", dropout=0.2),
+        dict(solver="lbfgs", activation="elu"),
+        dict(solver="gd", activation="softplus"),
     ],
     ids=[
         "adam-early-stopping",
@@ -115,6 +122,10 @@ def _modules_in(schema):
         "gd-class-weight",
         "sgd-dropout-elasticnet",
         "lbfgs-l1",
+        "adam-leaky-relu",
+        "sgd-gelu-dropout",
+        "lbfgs-elu",
+        "gd-softplus",
     ],
 )
 @pytest.mark.parametrize("float32", [False, True], ids=["float64", "float32"])
@@ -173,6 +184,35 @@ def test_skops_with_a_custom_cost_asks_to_trust_that_cost_too(tmp_path, digits):
     loaded = sio.load(path, trusted=[*SKCE_TYPES, user_type])
     assert isinstance(loaded.cost, MyQuadratic)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@quiet
+def test_a_users_activation_saves_and_continues(tmp_path, digits):
+    """pickle and skops (which asks to trust the user's class) bring back a
+    model with a user's activation; a warm start continues it alike."""
+    X, y = digits
+    clf = MLPCostClassifier((8,), activation=Swish(), max_iter=4, random_state=0)
+    clf.fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    user_type = f"{Swish.__module__}.Swish"
+    assert sorted(sio.get_untrusted_types(file=path)) == sorted(
+        [*SKCE_TYPES, user_type]
+    )
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.load(path, trusted=SKCE_TYPES)
+    models = [
+        clf,
+        sio.load(path, trusted=[*SKCE_TYPES, user_type]),
+        pickle.loads(pickle.dumps(clf)),
+    ]
+    for model in models[1:]:
+        assert model._activation == Swish()
+        np.testing.assert_array_equal(model.predict_proba(X), clf.predict_proba(X))
+    for model in models:
+        model.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert models[1].theta_.tobytes() == clf.theta_.tobytes()
+    assert models[2].theta_.tobytes() == clf.theta_.tobytes()
 
 
 @quiet

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from _reference import numeric_delta
+from _user_activation import HIDDEN_ACTIVATIONS
+from _user_activation import activation as make_activation
 from scipy.special import xlogy
 from sklearn.neural_network._base import poisson_loss, squared_loss
 
@@ -145,11 +147,13 @@ def test_a_weight_of_two_is_a_repeated_row(name, sparse):
         )
 
 
-@pytest.mark.parametrize("hidden", [(), (5,), (4, 3)], ids=["none", "one", "two"])
-@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize(("hidden", "activation"), HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("n_outputs", [1, 3])
 @pytest.mark.parametrize("name", list(COSTS))
 def test_gradient_matches_finite_differences(name, n_outputs, activation, hidden):
+    """Every regression cost under every hidden activation (as in
+    ``test_kernels``), float64 against central differences and float32
+    against float64."""
     rng = np.random.RandomState(4)
     n_samples, n_features = 17, 6
     X = rng.normal(size=(n_samples, n_features))
@@ -157,7 +161,7 @@ def test_gradient_matches_finite_differences(name, n_outputs, activation, hidden
     weights = rng.uniform(0.1, 2.0, n_samples)
     cost = COSTS[name]
     units = [n_features, *hidden, n_outputs]
-    network = Network(units, activation, cost.output_activation)
+    network = Network(units, make_activation(activation), cost.output_activation)
     theta = network.initial_theta("glorot_uniform", np.float64, rng)
     # With several outputs the squared error's gradient is n_outputs times
     # that of its cost (scikit-learn's), so it is compared without penalty.
@@ -177,6 +181,14 @@ def test_gradient_matches_finite_differences(name, n_outputs, activation, hidden
     if several:
         numeric *= n_outputs
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+    # float32 computes the same gradient to float32 precision.
+    grad32 = _evaluate(
+        X.astype(np.float32), Y.astype(np.float32), weights.astype(np.float32),
+        network, theta.astype(np.float32), cost, alpha,
+    )[1]  # fmt: skip
+    assert grad32.dtype == np.float32
+    np.testing.assert_allclose(grad32, grad, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize(

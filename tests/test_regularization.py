@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _reference import reference_cost, reference_delta
-from scipy.special import expit
+from _reference import ACTIVATIONS, LEAKY_SLOPE, reference_cost, reference_delta
+from _user_activation import activation as make_activation
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -20,12 +20,6 @@ from skce.costs import COSTS
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-ACTIVATIONS = {
-    "identity": (lambda z: z, lambda a: np.ones_like(a)),
-    "logistic": (expit, lambda a: a * (1 - a)),
-    "tanh": (np.tanh, lambda a: 1 - a * a),
-    "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(float)),
-}
 PENALTIES = {
     "l1": Penalty(0.0, 0.3),
     "elasticnet": Penalty(0.2, 0.3),
@@ -249,8 +243,8 @@ def _reference_dropout(X, Y, weights, network, theta, activation, cost, scales, 
     for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         z = inputs[-1] @ W + b
         if layer < len(coefs) - 1:
-            hidden.append(f(z))
-            inputs.append(hidden[-1] * scales[layer])
+            hidden.append(z)
+            inputs.append(f(z) * scales[layer])
     n = weights.sum()
     loss = weights @ reference_cost(cost, z, Y)
     loss += sum(0.5 * pen.l2 * (W**2).sum() + pen.l1 * np.abs(W).sum() for W in coefs)
@@ -274,7 +268,9 @@ def _dropout(network, rates, seed=5, epoch=3):
 @pytest.mark.parametrize("cost", list(COSTS))
 def test_dropout_pass_matches_numpy_with_the_same_masks(cost, activation, sparse):
     X, Y, weights, units = _small_problem(cost, hidden=(7, 6), n_samples=50)
-    network = Network(units, activation, COSTS[cost].output_activation)
+    network = Network(
+        units, make_activation(activation, LEAKY_SLOPE), COSTS[cost].output_activation
+    )
     theta = _theta_away_from_zero(network)
     rates = [0.5, 0.25]
     pen = PENALTIES["elasticnet"]

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from skce import MLPCostClassifier, MLPCostRegressor
-from skce._activations import ACTIVATIONS
 from skce._backprop import Penalty
 from skce._inputs import kernel_input, kernel_targets
 from skce._network import Network
 from skce._problem import Objective, Problem
+from skce.activations import ACTIVATIONS
 from skce.costs import COSTS
 
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
