@@ -1,8 +1,8 @@
 """skce: scikit-learn MLP estimators with a selectable cost and solver.
 
 Their forward pass, backpropagation and optimizer steps are compiled with
-Numba; see :class:`MLPCostClassifier`, :class:`MLPCostRegressor` and
-:mod:`skce.costs`.
+Numba; see :class:`MLPCostClassifier`, :class:`MLPCostRegressor`,
+:mod:`skce.costs` and :mod:`skce.activations`.
 
 Architecture
 ------------
@@ -61,8 +61,9 @@ runs (docs/performance.rst, "The first fit"):
 - ``_codes``: the integer codes of costs, outputs and solvers; ``_progress``:
   verbose output and warnings; ``_display``: ``LossCurveDisplay``;
   ``_cli``: the ``skce`` command.
-- ``costs``, ``experiments``, ``onnx``, ``dask``: public modules (cost
-  objects, Nielsen's single-neuron experiment, the ONNX converter, and
+- ``costs``, ``activations``, ``experiments``, ``onnx``, ``dask``: public
+  modules (cost objects, hidden activation objects, Nielsen's
+  single-neuron experiment, the ONNX converter, and
   ``DaskMLPCostClassifier``, whose one step of its own is its training
   rows).
 

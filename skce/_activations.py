@@ -22,10 +22,8 @@ softplus ``1 - e^{-a}``. GELU is not monotonic, so no function of its
 output is its derivative: it *keeps its inputs* (``keeps_inputs``), and so
 does a user's activation. Such a forward piece also writes each
 pre-activation ``z`` into ``S``, a matrix laid out like ``Z`` elsewhere in
-the kernels' work space, and its derivative reads them there. Where nothing
-will read them (prediction), the kernels pass ``S`` at ``Z`` itself: the
-piece writes ``z`` first and ``f(z)`` over it. Pieces that read their
-outputs ignore ``S``.
+the kernels' work space, and its derivative reads them there. Pieces that
+read their outputs ignore ``S``.
 
 The derivative's argument ``keep`` is 0 without dropout; with dropout,
 ``1 - rate`` of the layer (1 where the layer's rate is 0): the kept units
@@ -77,18 +75,23 @@ def softplus(z):
 @helper
 def gelu(z):
     """GELU of a scalar in its tanh form,
-    :math:`\\tfrac12 z (1 + \\tanh(\\sqrt{2/\\pi}(z + 0.044715 z^3)))`."""
-    return 0.5 * z * (1.0 + np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z)))
+    :math:`\\tfrac12 z (1 + \\tanh u)` with
+    :math:`u = \\sqrt{2/\\pi}(z + 0.044715 z^3)`, computed as
+    :math:`z\\,\\sigma(2u)` (the same number: :math:`\\tfrac12 (1 + \\tanh u)
+    = \\sigma(2u)`), which keeps its relative precision far below zero, where
+    :math:`1 + \\tanh u` cancels."""
+    return z * sigmoid(2.0 * _GELU_SCALE * (z + _GELU_CUBIC * z * z * z))
 
 
 @helper
 def gelu_slope(z):
-    """The derivative of ``gelu`` at ``z``."""
+    """The derivative of ``gelu`` at ``z``: with :math:`s = \\sigma(2u)`,
+    :math:`s + 2 z s (1 - s) u'(z)`."""
     if abs(z) > 1e100:  # z^3 would overflow; the slope is 0 or 1 to the last bit
         return 1.0 if z > 0.0 else 0.0
-    t = np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z))
+    s = sigmoid(2.0 * _GELU_SCALE * (z + _GELU_CUBIC * z * z * z))
     inner = _GELU_SCALE * (1.0 + 3.0 * _GELU_CUBIC * z * z)
-    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * inner
+    return s + 2.0 * z * s * (1.0 - s) * inner
 
 
 # -- forward ----------------------------------------------------------------
@@ -168,7 +171,7 @@ def softplus_forward(n_rows, n_cols, width, z, b, s, parameter):
 
 @piece(FORWARD)
 def gelu_forward(n_rows, n_cols, width, z, b, s, parameter):
-    """``S = Z + b``, then ``Z = gelu(S)`` (``S`` may be ``Z`` itself)."""
+    """``S = Z + b``, then ``Z = gelu(S)``."""
     Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
     S = carray(s, (n_rows, width))
     for i in range(n_rows):
@@ -327,7 +330,7 @@ def custom_pieces(fn, derivative):
     stays 0, whatever the derivative there.
     """
 
-    def forward(n_rows, n_cols, width, z, b, s, parameter):
+    def user_forward(n_rows, n_cols, width, z, b, s, parameter):
         Z, bias = carray(z, (n_rows, width)), carray(b, n_cols)
         S = carray(s, (n_rows, width))
         for i in range(n_rows):
@@ -340,7 +343,7 @@ def custom_pieces(fn, derivative):
                 except Exception:
                     row[j] = np.nan
 
-    def backward(n_rows, n_cols, width, a, s, d, keep, parameter):
+    def user_derivative(n_rows, n_cols, width, a, s, d, keep, parameter):
         A, S = carray(a, (n_rows, width)), carray(s, (n_rows, width))
         D = carray(d, (n_rows, width))
         scale = 1.0 if keep == 0.0 else 1.0 / keep
@@ -357,8 +360,8 @@ def custom_pieces(fn, derivative):
                 errors[j] *= scale * slope
 
     return Pieces(
-        Piece(forward, FORWARD, cache=False),
-        Piece(backward, DERIVATIVE, cache=False),
+        Piece(user_forward, FORWARD, cache=False),
+        Piece(user_derivative, DERIVATIVE, cache=False),
         True,
     )
 

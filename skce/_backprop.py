@@ -25,8 +25,8 @@ Conventions shared by every kernel:
   sample weights, an empty placeholder when ``has_weight`` is False.
 - ``work`` is scratch space of ``workspace_size(layer_units, n_rows,
   keeps_inputs)`` elements: the outputs of every layer, then two error
-  buffers, then (for an activation that keeps its inputs, in training)
-  the hidden layers' pre-activations, laid out as their outputs; ``costs``
+  buffers, then (for an activation that keeps its inputs) the hidden
+  layers' pre-activations, laid out as their outputs; ``costs``
   (float64, ``n_rows``) takes each row's cost and ``status`` (float64)
   what a user's cost piece reports (``_output``).
 - ``team`` (a ``Team``) is the threads that run one call together: each
@@ -95,7 +95,8 @@ class Net(NamedTuple):
     (``offsets[2 l]``, ``n_in x n_out`` row-major) and ``b_l``
     (``offsets[2 l + 1]``) start in ``theta``, and its length.
     ``keeps_inputs``: the hidden activation's derivative reads the
-    pre-activations, which training keeps in ``work`` (``_activations``).
+    pre-activations, which the forward pass keeps in ``work``
+    (``_activations``).
     """
 
     layer_units: np.ndarray
@@ -109,7 +110,7 @@ class Calls(NamedTuple):
     prediction), the output layer's ``logits`` (the identity), the
     ``cost`` with its one ``parameter``, the optimizer's ``step`` (0 where
     the kernel adds up gradients instead of stepping), and the
-    activation's one parameter (``shape``: leaky ReLU's slope)."""
+    activation's one parameter (``slope``: the leaky ReLU's; 0 for the others)."""
 
     forward: int
     derivative: int
@@ -117,7 +118,7 @@ class Calls(NamedTuple):
     cost: int
     parameter: float
     step: int
-    shape: float
+    slope: float
 
 
 class Penalty(NamedTuple):
@@ -131,21 +132,19 @@ class Penalty(NamedTuple):
 def workspace_size(layer_units, n_rows, keeps_inputs=False):
     """Number of scratch elements the kernels need for ``n_rows`` rows: the
     outputs of every layer, then two error buffers as wide as the widest,
-    then, if the activation ``keeps_inputs`` and the run trains, the hidden
-    layers' pre-activations."""
+    then, if the activation ``keeps_inputs``, the hidden layers'
+    pre-activations."""
     units = [int(u) for u in layer_units[1:]]
     kept = sum(units[:-1]) if keeps_inputs else 0
     return int(n_rows) * (sum(units) + 2 * max(units) + kept)
 
 
 @helper
-def kept_inputs(net, calls, n_rows):
+def kept_inputs(net, n_rows):
     """How far the pre-activations of a hidden layer's ``n_rows`` rows sit
-    in ``work`` after its outputs: past every output and both error
-    buffers, where the activation keeps them and the run trains; else 0,
-    and a forward piece writes them where the outputs go, then the outputs
-    over them."""
-    if not net.keeps_inputs or calls.derivative == 0:
+    in ``work`` after its outputs, where the activation keeps them: past
+    every output and both error buffers (0 where it does not keep them)."""
+    if not net.keeps_inputs:
         return 0
     units = net.layer_units
     total = 0
@@ -198,7 +197,7 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
     units = net.layer_units
     n_weight_layers = units.shape[0] - 1
     unit = row_unit(work.itemsize)
-    kept = kept_inputs(net, calls, n_rows)
+    kept = kept_inputs(net, n_rows)
     out = 0
     prev = 0
     for layer in range(n_weight_layers):
@@ -233,7 +232,7 @@ def forward(X, csr, rows, theta, net, calls, work, dropout, team, timers):
                 work[tile_start + lo :],
                 theta[biases + lo :],
                 work[tile_start + (kept if hidden else 0) + lo :],
-                calls.shape,
+                calls.slope,
             )
             if dropout is not None and hidden:
                 drop_units(
@@ -295,7 +294,7 @@ def backward(
         widest = max(widest, units[layer])
     current = logits + n_rows * n_out  # first error buffer, after the outputs
     spare = current + n_rows * widest
-    kept = kept_inputs(net, calls, n_rows)
+    kept = kept_inputs(net, n_rows)
 
     cost_sum = 0.0
     weight_sum = 0.0
@@ -381,7 +380,7 @@ def backward(
                 derivative_piece(
                     calls.derivative, r_hi - r_lo, hi - lo, n_in, work[tile_start:],
                     work[tile_start + kept :], work[spare + r_lo * n_in + lo :],
-                    keep, calls.shape,
+                    keep, calls.slope,
                 )  # fmt: skip
                 lap(timers, ACTIVATIONS, clock)
             current, spare = spare, current

@@ -267,7 +267,7 @@ class Network:
         )
         rows = np.arange(n_samples)
         X_flat = X.reshape(-1)
-        work = workspace_size(self.layer_units, chunk)
+        work = workspace_size(self.layer_units, chunk, self.net.keeps_inputs)
         calls, forward = self._prediction(theta, X_flat, csr, rows, work)
         if forward is None:  # collected (``_ahead.collecting``): nothing runs
             return Z

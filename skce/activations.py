@@ -139,8 +139,8 @@ class Activation:
                 f"{type(self).__name__}.name must be a str, got {self.name!r}."
             )
         for method, arguments in (("fn", "z"), ("derivative", "z, a")):
-            function = getattr(type(self), method)
-            if not is_jitted(function):
+            function = getattr(type(self), method, None)
+            if function is None or not is_jitted(function):
                 raise TypeError(
                     f"{type(self).__name__}.{method} must be a Numba-jitted "
                     f"static method of one number, {method}({arguments}): write "

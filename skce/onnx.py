@@ -157,12 +157,12 @@ def _activate(graph, activation, z):
         tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
         tail = graph.node("Log", [graph.node("Add", [graph.scalar(1.0), tail])])
         return graph.node("Add", [graph.node("Max", [z, zero]), tail])
-    # gelu: 0.5 z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z^3))).
+    # gelu: z sigmoid(2 sqrt(2 / pi) (z + 0.044715 z^3)), the kernels' form of
+    # 0.5 z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z^3))).
     cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
     inner = graph.node("Add", [z, graph.node("Mul", [graph.scalar(0.044715), cube])])
-    scaled = graph.node("Mul", [graph.scalar(np.sqrt(2.0 / np.pi)), inner])
-    one_plus = graph.node("Add", [graph.scalar(1.0), graph.node("Tanh", [scaled])])
-    return graph.node("Mul", [graph.node("Mul", [graph.scalar(0.5), z]), one_plus])
+    scaled = graph.node("Mul", [graph.scalar(2.0 * np.sqrt(2.0 / np.pi)), inner])
+    return graph.node("Mul", [z, graph.node("Sigmoid", [scaled])])
 
 
 def _probabilities(graph, model, z, output):

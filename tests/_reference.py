@@ -62,14 +62,14 @@ _GELU_SCALE = np.sqrt(2.0 / np.pi)
 
 
 def _gelu(z):
-    return 0.5 * z * (1.0 + np.tanh(_GELU_SCALE * (z + 0.044715 * z**3)))
+    """GELU's tanh form, 0.5 z (1 + tanh u), as z sigmoid(2 u): the same
+    number, without the cancellation of 1 + tanh u far below zero."""
+    return z * expit(2 * _GELU_SCALE * (z + 0.044715 * z**3))
 
 
 def _gelu_prime(z):
-    t = np.tanh(_GELU_SCALE * (z + 0.044715 * z**3))
-    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * _GELU_SCALE * (
-        1 + 3 * 0.044715 * z**2
-    )
+    s = expit(2 * _GELU_SCALE * (z + 0.044715 * z**3))
+    return s + 2 * z * s * (1 - s) * _GELU_SCALE * (1 + 3 * 0.044715 * z**2)
 
 
 def _swish(z):

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import skops.io as sio
 from _ports import local_cluster
+from _user_activation import Swish
 from dask.distributed import Client
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -188,6 +189,28 @@ def test_the_chapters_regularizers_are_the_blockwise_fit(client, data, params):
     _assert_same_fit(fitted, blockwise_reference(params, X, y, None, Xd.chunks[0]))
     if params["solver"] == "lbfgs":
         assert (fitted.coefs_[0] == 0).any()  # L1 by bounds: exact zeros
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "gelu", "swish"])
+def test_the_new_activations_are_the_blockwise_fit(client, data, activation):
+    """The activations beyond scikit-learn's on the workers: the leaky
+    ReLU's slope reaches them, GELU and a user's (pickled to the worker
+    processes, compiled there) keep their inputs in each partition's work
+    space."""
+    X, y, *_ = data
+    params = dict(
+        hidden_layer_sizes=(16, 8),
+        activation=Swish() if activation == "swish" else activation,
+        negative_slope=0.2,
+        solver="gd",
+        max_iter=6,
+        learning_rate_init=0.1,
+        random_state=0,
+    )
+    Xd, yd = _dask(X, y)
+    fitted = DaskMLPCostClassifier(**params).fit(Xd, yd)
+    _assert_same_fit(fitted, blockwise_reference(params, X, y, None, Xd.chunks[0]))
+    assert fitted.to_local()._activation == fitted._activation
 
 
 @pytest.mark.parametrize("cost", ["log_loss", "cross_entropy", "quadratic"])

@@ -320,9 +320,13 @@ def test_dropout_drops_the_rate_of_units_over_a_large_fit():
         assert not np.array_equal(dropped[0], dropped[1])
 
 
-def test_dropout_masks_do_not_depend_on_the_shards(digits):
+@pytest.mark.parametrize("activation", ["relu", "gelu", "swish"])
+def test_dropout_masks_do_not_depend_on_the_shards(digits, activation):
+    """Two shards give the whole batch's loss and gradient, also for the
+    activations that keep their inputs (GELU, a user's) in each shard's
+    work space."""
     X, y = digits
-    network = Network([64, 256, 10], "relu", "softmax")
+    network = Network([64, 256, 10], make_activation(activation), "softmax")
     theta = network.initial_theta(
         "glorot_uniform", np.float64, np.random.RandomState(0)
     )
