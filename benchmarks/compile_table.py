@@ -2,7 +2,8 @@
 
 Runs the steps of the cold tour (``against.py``): the first default fit on
 the digits and its ``predict_proba``, then the first fit of each further
-variant, in one process with an empty Numba cache, twice:
+variant (the last five: the activations beyond scikit-learn's, and a
+user's), in one process with an empty Numba cache, twice:
 
 - as a user meets it (skce compiles a run's missing units in two processes
   when the fit is given two cores): the whole time of each step;
@@ -23,8 +24,10 @@ import sys, time, warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_classification
+from numba import njit
 from skce import MLPCostClassifier
 from skce import _ahead
+from skce.activations import Activation
 
 one_core = sys.argv[1] == "one"
 compiled = []
@@ -38,6 +41,23 @@ if one_core:
             compiled.append((repr(unit), time.perf_counter() - start))
         kind.compile = timed
 warnings.simplefilter("ignore")
+
+
+class Swish(Activation):
+    name = "swish"
+
+    @staticmethod
+    @njit
+    def fn(z):
+        return z / (1.0 + np.exp(-z))
+
+    @staticmethod
+    @njit
+    def derivative(z, a):
+        s = 1.0 / (1.0 + np.exp(-z))
+        return s + a * (1.0 - s)
+
+
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
 wide = make_classification(2_000, 784, n_informative=100, random_state=0)
@@ -51,6 +71,11 @@ steps = [
     ("cross_entropy", dict(cost="cross_entropy"), X, y),
     ("n_jobs=2", dict(n_jobs=2), X, y),
     ("(512,) on 784 features", dict(hidden_layer_sizes=(512,)), *wide),
+    ("leaky_relu", dict(activation="leaky_relu"), X, y),
+    ("elu", dict(activation="elu"), X, y),
+    ("softplus", dict(activation="softplus"), X, y),
+    ("gelu", dict(activation="gelu"), X, y),
+    ("a user's (swish)", dict(activation=Swish()), X, y),
 ]
 for name, params, data, target in steps:
     params = {"max_iter": 5, "random_state": 0, **params}
