@@ -390,7 +390,8 @@ class MLPCostClassifier(ClassifierMixin, MLPCostBase):
 
     negative_slope : float, default=0.01
         The slope of 'leaky_relu' below zero, at least 0 (0 is a ReLU). Used
-        only with ``activation='leaky_relu'``; the name is PyTorch's.
+        only with ``activation='leaky_relu'`` (a ``LeakyReLU`` object passed
+        as ``activation`` has its own); the name is PyTorch's.
 
     weight_init : {'glorot_uniform', 'normal_fan_in', 'standard_normal'} or \
 callable, default='glorot_uniform'

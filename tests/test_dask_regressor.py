@@ -60,6 +60,29 @@ def test_full_batch_fit_is_the_blockwise_fit_bit_for_bit(client, data, solver, l
     np.testing.assert_allclose(fitted.theta_, plain.theta_, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "softplus", "gelu"])
+def test_the_new_activations_are_the_blockwise_fit(client, data, activation):
+    """The regressor's Dask version takes the activations beyond
+    scikit-learn's (the leaky ReLU's slope included) and fits what the
+    blockwise fit in this process fits, bit for bit."""
+    X, Y, weights, *_ = data
+    params = dict(
+        hidden_layer_sizes=(16, 8),
+        activation=activation,
+        negative_slope=0.2,
+        solver="lbfgs",
+        max_iter=5,
+        random_state=0,
+    )
+    Xd, yd, wd = _dask(X, Y[:, 0], weights)
+    fitted = DaskMLPCostRegressor(**params).fit(Xd, yd, wd)
+    reference = blockwise_reference(
+        params, X, Y[:, 0], weights, Xd.chunks[0], kind=MLPCostRegressor
+    )
+    _assert_same_fit(fitted, reference)
+    assert fitted.get_params()["activation"] == activation
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_one_partition_is_the_in_memory_fit(client, data, solver):
     X, Y, *_ = data
